@@ -1,0 +1,129 @@
+"""Command line: parse arguments, call one command function, map errors to exit codes.
+
+render, validate and check import only the core: python-gitlab, jenkinsapi and cookiecutter are
+imported by the commands that need them, never at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, SpecError, UsageError, UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people (default), json for machines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.")
+    parser.add_argument("--version", action="version", version=f"mlopsgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check a spec and report every problem with its position")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    _add_format(p)
+
+    p = sub.add_parser("render", help="render every artifact; write only after all of them verify")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: the spec's directory)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+    _add_format(p)
+
+    p = sub.add_parser("check", help="fail when generated files are missing, stale or hand-edited")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--dir", type=Path, metavar="DIR", help="directory holding the generated files "
+                   "(default: the spec's directory)")
+    _add_format(p)
+
+    sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)")
+
+    p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay")
+    p.add_argument("--env", required=True, metavar="ENV")
+    p.add_argument("--image-tag", required=True, metavar="TAG")
+    p.add_argument("--traffic", type=int, default=100, metavar="PERCENT",
+                   help="share of traffic for the new version; below 100 makes it a canary (default 100)")
+    _add_release_location(p)
+    _add_format(p)
+
+    p = sub.add_parser("rollback", help="restore the last known-good version in an environment")
+    p.add_argument("--env", required=True, metavar="ENV")
+    _add_release_location(p)
+    _add_format(p)
+
+    p = sub.add_parser("gate", help="check model-validation metrics against the spec's thresholds")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--metrics", type=Path, required=True, metavar="FILE", help="JSON object of metric values")
+    _add_format(p)
+
+    p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--env", required=True, metavar="ENV")
+    p.add_argument("--prometheus-url", metavar="URL", help="default: monitoring.prometheus.url of the spec")
+    p.add_argument("--no-data", choices=("fail", "pass"), default="fail",
+                   help="verdict when a query returns no data (default fail)")
+    _add_format(p)
+    return parser
+
+
+def _add_release_location(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, metavar="DIR",
+                        help="the model's GitOps directory holding overlays/ (default: deploy.gitops.path of --spec)")
+    parser.add_argument("--spec", type=Path, default=Path("mlops.yaml"), metavar="SPEC",
+                        help="spec used to find --dir when it is not given (default mlops.yaml)")
+
+
+def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
+    from generator.commands import analyze, check, gate, release, render, schema, validate
+
+    return {
+        "validate": validate.run,
+        "render": render.run,
+        "check": check.run,
+        "schema": schema.run,
+        "promote": release.run_promote,
+        "rollback": release.run_rollback,
+        "gate": gate.run,
+        "analyze": analyze.run,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    output_format = "text"
+    try:
+        args = build_parser().parse_args(argv)
+        output_format = getattr(args, "format", "text")
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        return _commands()[args.command](args)
+    except UserError as exc:
+        if output_format == "json":
+            print(json.dumps(exc.to_json(), indent=2))
+        elif isinstance(exc, SpecError):
+            print(exc.format(), file=sys.stderr)
+        else:
+            print(f"mlopsgen: {exc.format()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mlopsgen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - last resort: a bug, reported as one
+        traceback.print_exc()
+        print(f"mlopsgen {__version__}: internal error (a bug, exit {EXIT_BUG}); please report it with the "
+              "traceback above", file=sys.stderr)
+        return EXIT_BUG

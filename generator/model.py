@@ -1,0 +1,219 @@
+"""The normalised spec: frozen, typed, every default filled in. Blueprints read only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metadata:
+    name: str
+    team: str
+    owners: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Model:
+    framework: str
+    uri: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    provider: str  # gitlab | oci
+    image: str  # repository, no tag
+
+
+@dataclass(frozen=True)
+class Build:
+    base_image: str
+    requirements: str
+    source: str
+    entrypoint: tuple[str, ...]
+    registry: Registry
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu: str
+    memory: str
+    cpu_limit: str
+    memory_limit: str
+    gpu: int
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    metric: str
+    target: int
+
+
+@dataclass(frozen=True)
+class Serving:
+    runtime: str
+    port: int
+    health_path: str
+    resources: Resources
+    autoscaling: Autoscaling
+
+
+@dataclass(frozen=True)
+class Threshold:
+    metric: str
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass(frozen=True)
+class ModelValidation:
+    command: str
+    metrics_file: str
+    thresholds: tuple[Threshold, ...]
+
+
+@dataclass(frozen=True)
+class Tests:
+    lint: str | None
+    unit: str | None
+    data_validation: str | None
+    model_validation: ModelValidation | None
+
+
+@dataclass(frozen=True)
+class Security:
+    sast: bool
+    dependency_scan: bool
+    secret_detection: bool
+    container_scan: bool
+    sbom: bool
+    fail_on: str  # low | medium | high | critical
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """Severities at or above fail_on, upper case as scanners spell them."""
+        order = ("low", "medium", "high", "critical")
+        return tuple(s.upper() for s in order[order.index(self.fail_on):])
+
+
+@dataclass(frozen=True)
+class JenkinsSettings:
+    agent_label: str
+    registry_credentials: str
+    gitops_credentials: str
+
+
+@dataclass(frozen=True)
+class CI:
+    targets: tuple[str, ...]
+    image: str
+    default_branch: str
+    mlopsgen_package: str
+    tests: Tests
+    security: Security
+    jenkins: JenkinsSettings
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    weight: int
+    pause: str | None  # duration such as 10m; None on the last step
+
+    @property
+    def pause_seconds(self) -> int:
+        return duration_seconds(self.pause) if self.pause else 0
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    namespace: str
+    cluster: str
+    approval: str  # auto | manual
+    production: bool
+    replicas: int
+    strategy: str  # rolling | canary
+    steps: tuple[CanaryStep, ...]  # empty unless canary; the last weight is 100
+
+    @property
+    def manual(self) -> bool:
+        return self.approval == "manual"
+
+    @property
+    def canary_steps(self) -> tuple[CanaryStep, ...]:
+        """The steps before full promotion (weight below 100)."""
+        return tuple(s for s in self.steps if s.weight < 100)
+
+
+@dataclass(frozen=True)
+class GitOps:
+    repo: str
+    path: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class ArgoCD:
+    project: str
+    namespace: str
+    server: str
+
+
+@dataclass(frozen=True)
+class Deploy:
+    gitops: GitOps
+    argocd: ArgoCD
+    environments: tuple[Environment, ...]
+    automatic_rollback: bool
+    manual_rollback: bool
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    signal: str  # latency | errorRate
+    percentile: float | None
+    threshold: float
+    window: str
+    for_: str
+    severity: str
+    runbook: str
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    prometheus_url: str
+    rule_selector: tuple[tuple[str, str], ...]
+    slos: tuple[SLO, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole normalised spec, plus where it came from."""
+
+    source: str  # the spec's path relative to the output directory, posix style
+    digest: str  # sha256 of the canonical spec data
+    metadata: Metadata
+    model: Model
+    build: Build
+    serving: Serving
+    ci: CI
+    deploy: Deploy
+    monitoring: Monitoring
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def environment(self, name: str) -> Environment:
+        for env in self.deploy.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+
+def duration_seconds(text: str) -> int:
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]

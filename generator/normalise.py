@@ -1,0 +1,162 @@
+"""Raw, valid spec data → the frozen typed model, with every default filled in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from generator import __version__
+from generator.model import (
+    CI,
+    SLO,
+    ArgoCD,
+    Autoscaling,
+    Build,
+    CanaryStep,
+    Deploy,
+    Environment,
+    GitOps,
+    JenkinsSettings,
+    Metadata,
+    Model,
+    ModelValidation,
+    Monitoring,
+    Registry,
+    Resources,
+    Security,
+    Serving,
+    Spec,
+    Tests,
+    Threshold,
+)
+from generator.rules import slo_name
+
+DEFAULT_CANARY_STEPS = ({"weight": 10, "pause": "5m"}, {"weight": 50, "pause": "10m"}, {"weight": 100})
+
+
+def spec_digest(data: Any) -> str:
+    """sha256 of the spec's data, not its bytes: comments, layout and line endings do not count."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def normalise(data: dict[str, Any], source: str) -> Spec:
+    meta = data["metadata"]
+    build = data["build"]
+    serving = data["serving"]
+    ci = data["ci"]
+    return Spec(
+        source=source,
+        digest=spec_digest(data),
+        metadata=Metadata(meta["name"], meta["team"], tuple(meta.get("owners", ())), meta.get("description", "")),
+        model=Model(**{k: str(v) for k, v in data["model"].items()}),
+        build=Build(
+            base_image=build["baseImage"],
+            requirements=build.get("requirements", "requirements.txt"),
+            source=build.get("source", "src"),
+            entrypoint=tuple(build.get("entrypoint", ("python", "-m", meta["name"].replace("-", "_") + ".serve"))),
+            registry=Registry(build["registry"].get("provider", "gitlab"), build["registry"]["image"]),
+        ),
+        serving=_serving(serving),
+        ci=_ci(ci, build["baseImage"]),
+        deploy=_deploy(data["deploy"], meta, serving.get("autoscaling", {}).get("minReplicas", 1)),
+        monitoring=_monitoring(data.get("monitoring", {})),
+    )
+
+
+def _serving(serving: dict[str, Any]) -> Serving:
+    res = serving.get("resources", {})
+    scaling = serving.get("autoscaling", {})
+    cpu, memory = res.get("cpu", "500m"), res.get("memory", "1Gi")
+    return Serving(
+        runtime=serving.get("runtime", "kserve"),
+        port=serving.get("port", 8080),
+        health_path=serving.get("healthPath", "/healthz"),
+        resources=Resources(cpu, memory, res.get("cpuLimit", cpu), res.get("memoryLimit", memory), res.get("gpu", 0)),
+        autoscaling=Autoscaling(scaling.get("minReplicas", 1), scaling.get("maxReplicas", 3),
+                                scaling.get("metric", "concurrency"), scaling.get("target", 10)),
+    )
+
+
+def _ci(ci: dict[str, Any], base_image: str) -> CI:
+    tests = ci.get("tests", {})
+    gate = tests.get("modelValidation")
+    security = ci.get("security", {})
+    jenkins = ci.get("jenkins", {})
+    credentials = jenkins.get("credentials", {})
+    return CI(
+        targets=tuple(t for t in ("gitlab", "jenkins") if t in ci["targets"]),
+        image=ci.get("image", base_image),
+        default_branch=ci.get("defaultBranch", "main"),
+        mlopsgen_package=ci.get("mlopsgenPackage", f"mlopsgen=={__version__}"),
+        tests=Tests(
+            lint=tests.get("lint"),
+            unit=tests.get("unit"),
+            data_validation=tests.get("dataValidation"),
+            model_validation=None if gate is None else ModelValidation(
+                command=gate["command"],
+                metrics_file=gate.get("metricsFile", "metrics.json"),
+                thresholds=tuple(Threshold(metric, bounds.get("min"), bounds.get("max"))
+                                 for metric, bounds in sorted(gate["thresholds"].items())),
+            ),
+        ),
+        security=Security(
+            sast=security.get("sast", True),
+            dependency_scan=security.get("dependencyScan", True),
+            secret_detection=security.get("secretDetection", True),
+            container_scan=security.get("containerScan", True),
+            sbom=security.get("sbom", True),
+            fail_on=security.get("failOn", "high"),
+        ),
+        jenkins=JenkinsSettings(jenkins.get("agentLabel", "linux"), credentials.get("registry", "registry-push"),
+                                credentials.get("gitops", "gitops-push")),
+    )
+
+
+def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int) -> Deploy:
+    argocd = deploy.get("argocd", {})
+    server = argocd.get("server", "https://kubernetes.default.svc")
+    rollback = deploy.get("rollback", {})
+    raw_envs = deploy["environments"]
+    envs = []
+    for i, env in enumerate(raw_envs):
+        strategy = env.get("strategy", {"type": "rolling"})
+        steps = strategy.get("steps", DEFAULT_CANARY_STEPS) if strategy["type"] == "canary" else ()
+        envs.append(Environment(
+            name=env["name"],
+            namespace=env.get("namespace", f"{meta['name']}-{env['name']}"),
+            cluster=env.get("cluster", server),
+            approval=env.get("approval", "auto"),
+            production=env.get("production", i == len(raw_envs) - 1),
+            replicas=env.get("replicas", min_replicas),
+            strategy=strategy["type"],
+            steps=tuple(CanaryStep(s["weight"], s.get("pause")) for s in steps),
+        ))
+    gitops = deploy["gitops"]
+    return Deploy(
+        gitops=GitOps(gitops["repo"], gitops.get("path", "deploy"), gitops.get("branch", "main")),
+        argocd=ArgoCD(argocd.get("project", f"{meta['team']}-models"), argocd.get("namespace", "argocd"), server),
+        environments=tuple(envs),
+        automatic_rollback=rollback.get("automatic", True),
+        manual_rollback=rollback.get("manual", True),
+    )
+
+
+def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
+    prometheus = monitoring.get("prometheus", {})
+    selector = prometheus.get("ruleSelector", {"release": "kube-prometheus-stack"})
+    return Monitoring(
+        prometheus_url=prometheus.get("url", "http://prometheus-operated.monitoring.svc:9090"),
+        rule_selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
+        slos=tuple(SLO(
+            name=slo_name(slo),
+            signal=slo["signal"],
+            percentile=slo.get("percentile"),
+            threshold=slo["threshold"],
+            window=slo.get("window", "5m"),
+            for_=slo.get("for", "5m"),
+            severity=slo.get("severity", "warning"),
+            runbook=slo.get("runbook", ""),
+        ) for slo in monitoring.get("slos", ())),
+    )

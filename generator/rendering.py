@@ -1,0 +1,87 @@
+"""One sandboxed Jinja environment with strict undefined, and the quoting filters blueprints use.
+
+Blueprints never concatenate user text into code: every value passes through the filter for the
+language it lands in (YAML scalar, Groovy string, shell word, JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from functools import cache
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+import yaml
+
+from generator import __version__
+from generator.artifacts import PlannedArtifact, RenderedFile, add_marker
+from generator.model import Spec
+from generator.resources import blueprints_dir
+
+try:
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # pragma: no cover
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+
+
+def yaml_scalar(value: Any) -> str:
+    """A YAML flow scalar for any str/int/float/bool, produced by the YAML emitter itself."""
+    if isinstance(value, str):
+        text = yaml.dump(value, Dumper=_Dumper, default_style='"', width=1 << 30, allow_unicode=True)
+    else:
+        text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=1 << 30)
+    return text.removesuffix("\n").removesuffix("\n...")
+
+
+_GROOVY_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def groovy_string(value: Any) -> str:
+    """A single-quoted Groovy string literal: no GString interpolation, every quote escaped.
+
+    Groovy reads \\uXXXX escapes before it tokenises, but only after an odd number of
+    backslashes; doubling every backslash therefore also disarms them.
+    """
+    text = str(value)
+    if _CONTROL.search(text):
+        raise ValueError("control characters cannot be rendered into a Jenkinsfile")
+    out = "".join(_GROOVY_ESCAPES.get(ch, ch) for ch in text)
+    return "'" + out + "'"
+
+
+def shell_word(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def json_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(blueprints_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(yq=yaml_scalar, groovy=groovy_string, sh=shell_word, json=json_value)
+    return env
+
+
+def render(spec: Spec, planned: PlannedArtifact) -> RenderedFile:
+    template = environment().get_template(planned.blueprint)
+    body = template.render(spec=spec, **planned.context)
+    body = "\n".join(line.rstrip() for line in body.split("\n"))
+    body = body.strip("\n") + "\n"
+    if planned.syntax.comment is not None:
+        content = add_marker(planned.syntax, __version__, spec.source, spec.digest, body)
+    else:
+        content = body
+    return RenderedFile(planned.path, content, planned.syntax, planned.origin, planned.seed, planned.executable)

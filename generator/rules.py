@@ -1,0 +1,89 @@
+"""Rules a JSON Schema cannot express, checked on the schema-valid raw spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from generator.errors import Problem, SpecError
+from generator.loader import LoadedSpec
+from generator.validation import problem_at
+
+
+def check_rules(spec: LoadedSpec) -> None:
+    problems = list(_environments(spec)) + list(_autoscaling(spec)) + list(_slos(spec))
+    if problems:
+        raise SpecError(problems=problems)
+
+
+def _environments(spec: LoadedSpec) -> Iterator[Problem]:
+    envs: list[dict[str, Any]] = spec.data["deploy"]["environments"]
+    has_slos = bool(spec.data.get("monitoring", {}).get("slos"))
+    seen: dict[str, int] = {}
+    for i, env in enumerate(envs):
+        base = ("deploy", "environments", i)
+        if env["name"] in seen:
+            yield problem_at(spec, (*base, "name"), f"environment '{env['name']}' is listed twice "
+                             f"(first as deploy.environments[{seen[env['name']]}])",
+                             "environment names must be unique", "unique-environment")
+        seen.setdefault(env["name"], i)
+        strategy = env.get("strategy", {"type": "rolling"})
+        steps = strategy.get("steps")
+        if strategy["type"] == "rolling":
+            if steps is not None:
+                yield problem_at(spec, (*base, "strategy", "steps"), "steps are only used by the canary strategy",
+                                 "set strategy.type: canary, or delete steps", "steps-without-canary", key=True)
+            continue
+        if not has_slos:
+            yield problem_at(spec, (*base, "strategy", "type"),
+                             "a canary needs at least one SLO to analyse between its steps",
+                             "add monitoring.slos, e.g. - {signal: errorRate, threshold: 0.01}", "canary-needs-slo")
+        for j, step in enumerate(steps or []):
+            where = (*base, "strategy", "steps", j)
+            if j and step["weight"] <= steps[j - 1]["weight"]:
+                yield problem_at(spec, (*where, "weight"),
+                                 f"weight {step['weight']} does not increase on the previous step's "
+                                 f"{steps[j - 1]['weight']}", "canary weights must increase step by step",
+                                 "canary-weights")
+            last = j == len(steps) - 1
+            if last and step["weight"] != 100:
+                yield problem_at(spec, (*where, "weight"), f"the last step sends {step['weight']}% of traffic; "
+                                 "it must send 100", "end the steps with - weight: 100", "canary-last-step")
+            if last and "pause" in step:
+                yield problem_at(spec, (*where, "pause"), "the last step has nothing to wait for",
+                                 "delete its pause", "canary-last-pause", key=True)
+            if not last and "pause" not in step:
+                yield problem_at(spec, where, "this step needs a pause to observe the canary",
+                                 "add pause: 10m (or another duration)", "canary-pause")
+
+
+def _autoscaling(spec: LoadedSpec) -> Iterator[Problem]:
+    scaling = spec.data["serving"].get("autoscaling", {})
+    low, high = scaling.get("minReplicas", 1), scaling.get("maxReplicas", 3)
+    if low > high:
+        yield problem_at(spec, ("serving", "autoscaling", "minReplicas"),
+                         f"minReplicas {low} is above maxReplicas {high}", "raise maxReplicas or lower minReplicas",
+                         "replica-bounds")
+    for i, env in enumerate(spec.data["deploy"]["environments"]):
+        if env.get("replicas", low) > high:
+            yield problem_at(spec, ("deploy", "environments", i, "replicas"),
+                             f"replicas {env['replicas']} is above serving.autoscaling.maxReplicas {high}",
+                             "raise serving.autoscaling.maxReplicas", "replica-bounds")
+
+
+def _slos(spec: LoadedSpec) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, slo in enumerate(spec.data.get("monitoring", {}).get("slos", [])):
+        name = slo_name(slo)
+        if name in seen:
+            yield problem_at(spec, ("monitoring", "slos", i), f"two SLOs are named '{name}'",
+                             "give one of them a distinct name field", "unique-slo")
+        seen.add(name)
+
+
+def slo_name(slo: dict[str, Any]) -> str:
+    if "name" in slo:
+        return str(slo["name"])
+    if slo["signal"] == "latency":
+        return f"p{slo['percentile']:g}-latency".replace(".", "-")
+    return "error-rate"

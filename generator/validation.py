@@ -1,0 +1,175 @@
+"""Validate a loaded spec against schemas/mlops.schema.json, then the rules a schema cannot say.
+
+Every problem is collected and reported at once, each with its position, spec path and a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from generator.errors import Problem, SpecError
+from generator.loader import LoadedSpec, PathKey, dotted_path
+from generator.resources import schemas_dir
+
+SPEC_SCHEMA_FILE = "mlops.schema.json"
+
+# Regular expressions are no help to a reader: say what each pattern in the schema means.
+PATTERN_WORDS = {
+    "^[a-z]([-a-z0-9]*[a-z0-9])?$": "a DNS-1123 label: lowercase letters, digits and '-', starting with a letter "
+    "and ending with a letter or digit",
+    "^[1-9][0-9]*(s|m|h)$": "a duration such as 30s, 10m or 2h",
+    "^([0-9]+m|[0-9]+(\\.[0-9]+)?)$": "a CPU quantity such as 500m or 2",
+    "^[0-9]+(Mi|Gi)$": "a memory quantity such as 512Mi or 2Gi",
+    "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$": "letters, digits, '.', '_' and '-' (at most 64)",
+    "^[A-Za-z0-9_./-]+$": "a relative path of letters, digits, '.', '_', '-' and '/'",
+    "^[A-Za-z0-9_.-]+$": "letters, digits, '.', '_' and '-'",
+    "^[A-Za-z0-9._/-]+$": "a branch name of letters, digits, '.', '_', '-' and '/'",
+    "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$": "a relative directory such as deploy or apps/fraud-detector",
+    "^[^\\s@]+@[^\\s@]+$": "an e-mail address",
+    "^/[A-Za-z0-9_./-]*$": "an absolute URL path such as /healthz",
+}
+URL_HINT = "a URL with no spaces, quotes, '$', backticks or backslashes"
+IMAGE_HINT = ("an image reference pinned by a tag other than 'latest' or by a digest, "
+              "e.g. python:3.11.9-slim-bookworm")
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    with open(schemas_dir() / SPEC_SCHEMA_FILE, encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(spec_schema())
+
+
+def validate(spec: LoadedSpec) -> None:
+    """Raise SpecError with every schema problem; then with every semantic problem."""
+    problems = [p for error in _validator().iter_errors(spec.data) for p in _explain(spec, error)]
+    if problems:
+        raise SpecError(problems=_unique(problems))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for p in problems:
+        if (p.path, p.message) not in seen:
+            seen.add((p.path, p.message))
+            out.append(p)
+    return out
+
+
+def problem_at(spec: LoadedSpec, path: PathKey, message: str, hint: str = "", rule: str = "",
+               *, key: bool = False) -> Problem:
+    pos = spec.position(path, key=key)
+    return Problem(spec.file, pos.line, pos.column, dotted_path(path), message, hint, rule)
+
+
+def _explain(spec: LoadedSpec, error: ValidationError) -> Iterator[Problem]:
+    path: PathKey = tuple(error.absolute_path)
+    kind = str(error.validator)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for extra in sorted(set(value) - set(allowed)):
+            close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else _allowed(allowed)
+            yield problem_at(spec, (*path, extra), f"unknown field '{extra}'", hint, kind, key=True)
+        return
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        prop = schema.get("properties", {}).get(missing, {})
+        hint = f"add '{missing}'" + (f", for example: {missing}: {_example(prop)}" if prop.get("examples") else "")
+        yield problem_at(spec, path, f"missing required field '{missing}'", hint, kind)
+        return
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
+        hint = (f"did you mean '{close[0]}'? " if close else "") + _allowed(options)
+        yield problem_at(spec, path, f"{_show(value)} is not an allowed value", hint, kind)
+        return
+    if kind == "const":
+        yield problem_at(spec, path, f"must be {_show(error.validator_value)}, not {_show(value)}",
+                         f"write {_show(error.validator_value)}", kind)
+        return
+    if kind == "pattern":
+        pattern = str(error.validator_value)
+        words = PATTERN_WORDS.get(pattern)
+        if words is None:
+            words = URL_HINT if "://" in pattern else IMAGE_HINT if "latest" in pattern else f"text matching {pattern}"
+        yield problem_at(spec, path, f"{_show(value)} is not {words}", f"expected {words}", kind)
+        return
+    if kind == "type":
+        expected = error.validator_value
+        yield problem_at(spec, path, f"expected {_a(expected)}, got {_json_type(value)} {_show(value)}",
+                         f"example: {_example(schema)}" if schema.get("examples") else "", kind)
+        return
+    if kind == "False":
+        yield problem_at(spec, path, "this field is not allowed here", "delete it", "not-allowed", key=True)
+        return
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "greater than",
+                 "exclusiveMaximum": "less than"}[kind]
+        yield problem_at(spec, path, f"{_show(value)} must be {words} {error.validator_value}", "", kind)
+        return
+    if kind in ("minItems", "maxItems", "minProperties", "maxProperties", "minLength", "maxLength"):
+        words = "at least" if kind.startswith("min") else "at most"
+        unit = {"Items": "item", "Properties": "entry", "Length": "character"}[kind[3:]]
+        n = error.validator_value
+        yield problem_at(spec, path, f"must have {words} {n} {unit}{'s' if n != 1 else ''}", "", kind)
+        return
+    if kind == "uniqueItems":
+        yield problem_at(spec, path, "items must be unique", "remove the repeated entry", kind)
+        return
+    if kind == "propertyNames":
+        yield problem_at(spec, path, f"invalid name: {error.message}", "", kind)
+        return
+    if error.context:  # allOf/if-then and friends: the inner errors say more
+        for inner in error.context:
+            yield from _explain(spec, inner)
+        return
+    yield problem_at(spec, path, error.message, "", kind)
+
+
+def _allowed(options: list[str]) -> str:
+    return "allowed: " + ", ".join(options)
+
+
+def _example(schema: dict[str, Any]) -> str:
+    return json.dumps(schema["examples"][0])
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _a(expected: Any) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    words = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false", "null": "nothing"}
+    return " or ".join(words.get(n, n) for n in names)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if value is None:
+        return "null"
+    return type(value).__name__.replace("str", "string").replace("int", "integer").replace("float", "number")
