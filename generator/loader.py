@@ -96,7 +96,7 @@ def _load_document(loader: Any, file: str, path: Path) -> LoadedSpec:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        message = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise _problem(file, line, column, f"YAML syntax error: {message}",
                        "check indentation and quoting around this position", "yaml") from None
     except yaml.YAMLError as exc:

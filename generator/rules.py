@@ -65,7 +65,7 @@ def _autoscaling(spec: LoadedSpec) -> Iterator[Problem]:
                          f"minReplicas {low} is above maxReplicas {high}", "raise maxReplicas or lower minReplicas",
                          "replica-bounds")
     for i, env in enumerate(spec.data["deploy"]["environments"]):
-        if env.get("replicas", low) > high:
+        if "replicas" in env and env["replicas"] > high:
             yield problem_at(spec, ("deploy", "environments", i, "replicas"),
                              f"replicas {env['replicas']} is above serving.autoscaling.maxReplicas {high}",
                              "raise serving.autoscaling.maxReplicas", "replica-bounds")

@@ -34,6 +34,12 @@ PATTERN_WORDS = {
     "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$": "a relative directory such as deploy or apps/fraud-detector",
     "^[^\\s@]+@[^\\s@]+$": "an e-mail address",
     "^/[A-Za-z0-9_./-]*$": "an absolute URL path such as /healthz",
+    "^[A-Za-z0-9_.\\[\\]=<>~!,+-]+$": "a pip requirement such as mlopsgen==0.1.0",
+    "^[A-Za-z0-9._-]{0,63}$": "a label value: letters, digits, '.', '_' and '-' (at most 63)",
+    "^[A-Za-z_][A-Za-z0-9_.-]{0,62}$": "a metric name: a letter or '_', then letters, digits, '_', '.' or '-'",
+    "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$": "a label name such as release or app.kubernetes.io/part-of",
+    "^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$": "an image repository without a tag, e.g. registry.gitlab.com/acme/model",
+    "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$": "text without control characters (tabs and newlines are fine)",
 }
 URL_HINT = "a URL with no spaces, quotes, '$', backticks or backslashes"
 IMAGE_HINT = ("an image reference pinned by a tag other than 'latest' or by a digest, "
@@ -109,12 +115,15 @@ def _explain(spec: LoadedSpec, error: ValidationError) -> Iterator[Problem]:
         words = PATTERN_WORDS.get(pattern)
         if words is None:
             words = URL_HINT if "://" in pattern else IMAGE_HINT if "latest" in pattern else f"text matching {pattern}"
-        yield problem_at(spec, path, f"{_show(value)} is not {words}", f"expected {words}", kind)
+        hint = f"for example: {_example(schema)}" if schema.get("examples") else f"expected {words}"
+        yield problem_at(spec, path, f"{_show(value)} is not {words}", hint, kind)
         return
     if kind == "type":
         expected = error.validator_value
-        yield problem_at(spec, path, f"expected {_a(expected)}, got {_json_type(value)} {_show(value)}",
-                         f"example: {_example(schema)}" if schema.get("examples") else "", kind)
+        hint = f"for example: {_example(schema)}" if schema.get("examples") else ""
+        if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            hint = f"put it in quotes: \"{value}\""
+        yield problem_at(spec, path, f"expected {_a(expected)}, got {_json_type(value)} {_show(value)}", hint, kind)
         return
     if kind == "False":
         yield problem_at(spec, path, "this field is not allowed here", "delete it", "not-allowed", key=True)

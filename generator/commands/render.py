@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     verb = "would " if args.dry_run else ""
     for change in changes:
-        if change.action is not Action.UNCHANGED:
+        if change.action not in (Action.UNCHANGED, Action.KEEP):
             print(f"{verb}{change.action.value:<9} {change.path}")
     summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
     elapsed = time.perf_counter() - started

@@ -1,0 +1,21 @@
+"""The real third-party validators accept every example's rendered output (zero failures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.validators import assert_tree_conforms
+
+REPO = Path(__file__).resolve().parent.parent
+RENDERED = sorted((REPO / "examples").glob("*/rendered"))
+
+
+@pytest.mark.parametrize("rendered", RENDERED, ids=lambda p: p.parent.name)
+def test_example_output_passes_real_validators(rendered: Path) -> None:
+    results = assert_tree_conforms(rendered)
+    checked = {r.path for r in results if r.status == "PASS"}
+    assert any(p.endswith(".gitlab-ci.yml") or p.endswith("Jenkinsfile") for p in checked)
+    assert "Dockerfile" in checked
+    assert any(p.endswith("kustomization.yaml") for p in checked)

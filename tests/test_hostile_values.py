@@ -1,0 +1,110 @@
+"""Hostile strings in a valid spec are rendered as data, never as code.
+
+Each artifact is parsed back with the parser its platform uses (YAML, Groovy 2.4's AST, the
+Dockerfile exec-form JSON) and must hold exactly the string from the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conformance.validators import _env, assert_tree_conforms, find_tool, in_ci
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+HOSTILE = [
+    "echo \"$(id)\" '${HOME}' `whoami`; rm -rf /",
+    "x\ninjected: true\n- also: this",
+    "''' \"\"\" \\' \\u0027 \\\\u0027 ${env.SECRET} $SECRET",
+    "{{ spec.name }} {% if true %}jinja{% endif %} #}",
+    "&anchor *alias !!python/object:os.system [a, b] {c: d} # comment",
+    "ünïcödé ✓ 模型 😀 \t tab",
+]
+
+
+def hostile_spec(tmp_path: Path) -> Path:
+    data = yaml.safe_load((REPO / "tests/specs/valid/minimal.yaml").read_text())
+    data["metadata"]["description"] = HOSTILE[0]
+    data["build"]["entrypoint"] = ["python", "-c", HOSTILE[2], HOSTILE[1]]
+    data["ci"]["tests"] = {
+        "lint": HOSTILE[0],
+        "unit": HOSTILE[1],
+        "dataValidation": HOSTILE[2],
+        "modelValidation": {"command": HOSTILE[3], "thresholds": {"auc": {"min": 0.5}}},
+    }
+    data["monitoring"] = {"slos": [{"signal": "errorRate", "threshold": 0.05, "runbook": HOSTILE[4]},
+                                   {"name": "latency", "signal": "latency", "percentile": 99, "threshold": 100,
+                                    "runbook": HOSTILE[5]}]}
+    spec = tmp_path / "mlops.yaml"
+    spec.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return spec
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("hostile")
+    assert main(["render", str(hostile_spec(tmp)), "--out", str(tmp / "out")]) == 0
+    return tmp / "out"
+
+
+def test_gitlab_ci_holds_the_exact_commands(rendered: Path) -> None:
+    pipeline = yaml.safe_load((rendered / ".gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert pipeline["lint"]["script"] == [HOSTILE[0]]
+    assert pipeline["unit-tests"]["script"] == [HOSTILE[1]]
+    assert pipeline["data-validation"]["script"] == [HOSTILE[2]]
+    assert pipeline["model-validation"]["script"][0] == HOSTILE[3]
+    assert "injected" not in pipeline
+
+
+def test_prometheus_rule_holds_the_exact_runbooks(rendered: Path) -> None:
+    rule = yaml.safe_load((rendered / "deploy/overlays/prod/prometheusrule.yaml").read_text(encoding="utf-8"))
+    runbooks = [r["annotations"]["runbook_url"] for r in rule["spec"]["groups"][0]["rules"]]
+    assert runbooks == [HOSTILE[4], HOSTILE[5]]
+
+
+def test_dockerfile_exec_form_holds_the_exact_entrypoint(rendered: Path) -> None:
+    text = (rendered / "Dockerfile").read_text(encoding="utf-8")
+    cmd = re.search(r"^CMD (.*)$", text, re.M)
+    assert cmd is not None
+    assert json.loads(cmd.group(1)) == ["python", "-c", HOSTILE[2], HOSTILE[1]]
+
+
+def test_jenkinsfile_strings_read_back_by_groovy(rendered: Path) -> None:
+    groovy = find_tool("groovy")
+    if groovy is None:
+        if in_ci():
+            pytest.fail("groovy is not installed (CI is set)")
+        pytest.skip("skipped: groovy not installed (install with .ci/install-tools)")
+    script = REPO / "tests/conformance/groovy_strings.groovy"
+    result = subprocess.run([groovy, str(script), str(rendered / "Jenkinsfile")], capture_output=True,
+                            env=_env(), timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    strings = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    for command in HOSTILE[:4]:
+        assert any(s.endswith("\n" + command) for s in strings), command
+
+
+def test_hostile_output_passes_real_validators(rendered: Path) -> None:
+    assert_tree_conforms(rendered)
+
+
+def test_control_characters_are_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = hostile_spec(tmp_path)
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    data["ci"]["tests"]["unit"] = "pytest\x1b[2J"
+    spec.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["render", str(spec), "--out", str(tmp_path / "out")]) == 1
+    assert "ci.tests.unit: \"pytest\\u001b[2J\" is not text without control characters" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_groovy_is_available_in_ci() -> None:
+    if in_ci():
+        assert shutil.which("groovy") or find_tool("groovy")
