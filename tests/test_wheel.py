@@ -1,0 +1,42 @@
+"""The wheel carries blueprints/ and schemas/: installed into a fresh virtualenv outside the
+checkout, it renders an example identical to the golden files."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = dist.glob("mlopsgen-*.whl")
+    env_dir = tmp_path / "venv"
+    # system site packages provide jinja2/pyyaml/jsonschema without a network; the package itself
+    # comes only from the wheel (--no-deps --force-reinstall into the venv)
+    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True, timeout=600)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    (work / "mlops.yaml").write_bytes((REPO / "examples/fraud-detector/mlops.yaml").read_bytes())
+    result = subprocess.run([str(env_dir / "bin" / "mlopsgen"), "render", "mlops.yaml", "--out", "rendered"],
+                            cwd=work, capture_output=True, text=True, timeout=120, check=False,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    located = subprocess.run([str(python), "-c", "import generator.resources as r; print(r.blueprints_dir())"],
+                             cwd=work, capture_output=True, text=True, check=True,
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert str(env_dir) in located.stdout, "blueprints must come from the installed wheel"
+    comparison = filecmp.dircmp(work / "rendered", REPO / "examples/fraud-detector/rendered")
+    assert not comparison.diff_files and not comparison.left_only and not comparison.right_only
