@@ -101,7 +101,7 @@ def _explain(spec: LoadedSpec, error: ValidationError) -> Iterator[Problem]:
         yield problem_at(spec, path, f"missing required field '{missing}'", hint, kind)
         return
     if kind == "enum":
-        options = [str(o) for o in error.validator_value]
+        options = [str(o) for o in schema.get("enum", [])]
         close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
         hint = (f"did you mean '{close[0]}'? " if close else "") + _allowed(options)
         yield problem_at(spec, path, f"{_show(value)} is not an allowed value", hint, kind)
@@ -166,10 +166,10 @@ def _show(value: Any) -> str:
 
 
 def _a(expected: Any) -> str:
-    names = expected if isinstance(expected, list) else [expected]
+    names: list[str] = expected if isinstance(expected, list) else [str(expected)]
     words = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
              "number": "a number", "boolean": "true or false", "null": "nothing"}
-    return " or ".join(words.get(n, n) for n in names)
+    return " or ".join(words.get(name, name) for name in names)
 
 
 def _json_type(value: Any) -> str:

@@ -66,6 +66,8 @@ def _yaml_documents(text: str) -> Iterator[Any]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if node is None:
+                continue
             _no_duplicate_keys(node)
             yield loader.construct_document(node)
     except yaml.YAMLError as exc:

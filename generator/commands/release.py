@@ -18,7 +18,8 @@ def _gitops_dir(args: argparse.Namespace) -> Path:
     if not args.spec.is_file():
         raise UsageError(f"--dir not given and no spec at {args.spec}", "pass --dir DIR or --spec SPEC")
     loaded = load_valid_spec(args.spec)
-    return args.spec.parent / loaded.data["deploy"]["gitops"].get("path", "deploy")
+    path: str = loaded.data["deploy"]["gitops"].get("path", "deploy")
+    return Path(args.spec.parent) / path
 
 
 def _report(args: argparse.Namespace, outcome: Outcome) -> int:

@@ -12,7 +12,10 @@ from generator.model import Spec
 
 
 class Target(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """Short name used in messages."""
+        ...
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
         """The files this target renders for the spec (none when the spec does not ask for it)."""
