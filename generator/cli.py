@@ -7,6 +7,7 @@ imported by the commands that need them, never at start-up.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import traceback
@@ -85,19 +86,24 @@ def _add_release_location(parser: argparse.ArgumentParser) -> None:
                         help="spec used to find --dir when it is not given (default mlops.yaml)")
 
 
-def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from generator.commands import analyze, check, gate, release, render, schema, validate
+# verb -> (module, function); a command's module is imported only when that command runs
+COMMANDS = {
+    "validate": ("validate", "run"),
+    "render": ("render", "run"),
+    "check": ("check", "run"),
+    "schema": ("schema", "run"),
+    "promote": ("release", "run_promote"),
+    "rollback": ("release", "run_rollback"),
+    "gate": ("gate", "run"),
+    "analyze": ("analyze", "run"),
+}
 
-    return {
-        "validate": validate.run,
-        "render": render.run,
-        "check": check.run,
-        "schema": schema.run,
-        "promote": release.run_promote,
-        "rollback": release.run_rollback,
-        "gate": gate.run,
-        "analyze": analyze.run,
-    }
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    module_name, function = COMMANDS[name]
+    module = importlib.import_module(f"generator.commands.{module_name}")
+    command: Callable[[argparse.Namespace], int] = getattr(module, function)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return EXIT_USAGE
-        return _commands()[args.command](args)
+        return _command(args.command)(args)
     except UserError as exc:
         if output_format == "json":
             print(json.dumps(exc.to_json(), indent=2))

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.artifacts import RenderedFile
-from generator.loader import LoadedSpec, load_spec
+from generator.intake import load_valid_spec
 from generator.model import Spec
 from generator.normalise import normalise
 from generator.plan import plan
 from generator.rendering import render
-from generator.rules import check_rules
-from generator.validation import validate
 from generator.verify import verify
 
 
@@ -24,13 +22,6 @@ from generator.verify import verify
 class Build:
     spec: Spec
     files: list[RenderedFile]
-
-
-def load_valid_spec(spec_path: Path) -> LoadedSpec:
-    loaded = load_spec(spec_path)
-    validate(loaded)
-    check_rules(loaded)
-    return loaded
 
 
 def spec_source(spec_path: Path, out_dir: Path) -> str:

@@ -6,6 +6,7 @@ beside it records every promotion and rollback, so a rollback can name the last 
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ RELEASE_FILE = "release.yaml"
 HISTORY_FILE = "release-history.yaml"
 IMAGE_PATH = "/spec/predictor/containers/0/image"
 TRAFFIC_PATH = "/spec/predictor/canaryTrafficPercent"
+IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,9 @@ def history(overlay: Path) -> list[Release]:
 def promote(gitops_dir: Path, env: str, tag: str, traffic: int) -> Outcome:
     if not 1 <= traffic <= 100:
         raise UserError(f"--traffic {traffic} is outside 1..100")
-    if not tag or any(ch in tag for ch in ":@/ \n\t") or len(tag) > 128:
-        raise UserError(f"'{tag}' is not an image tag", "a tag is up to 128 letters, digits, '.', '_' or '-'")
+    if not IMAGE_TAG.fullmatch(tag):
+        raise UserError(f"{tag!r} is not an image tag",
+                        "a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
     overlay = _overlay(gitops_dir, env)
     image, old_traffic = current_image(overlay)
     repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image

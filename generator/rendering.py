@@ -80,8 +80,5 @@ def render(spec: Spec, planned: PlannedArtifact) -> RenderedFile:
     body = template.render(spec=spec, **planned.context)
     body = "\n".join(line.rstrip() for line in body.split("\n"))
     body = body.strip("\n") + "\n"
-    if planned.syntax.comment is not None:
-        content = add_marker(planned.syntax, __version__, spec.source, spec.digest, body)
-    else:
-        content = body
+    content = add_marker(planned.syntax, __version__, spec.source, body)
     return RenderedFile(planned.path, content, planned.syntax, planned.origin, planned.seed, planned.executable)

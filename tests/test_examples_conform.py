@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conformance.validators import assert_tree_conforms
 
 REPO = Path(__file__).resolve().parent.parent

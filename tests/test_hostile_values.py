@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conformance.validators import _env, assert_tree_conforms, find_tool, in_ci
+
 from generator.cli import main
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from generator.artifacts import RenderedFile, Syntax, body_digest_of, read_marker
-from generator.engine import build, load_valid_spec
+from generator.engine import build
 from generator.errors import SpecError, VerificationError
+from generator.intake import load_valid_spec
 from generator.loader import Position, load_spec, parse_spec
 from generator.normalise import normalise, spec_digest
 from generator.plan import plan

@@ -7,4 +7,4 @@ from typing import Any
 
 
 def emit_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=False))
+    print(json.dumps(payload, indent=2, sort_keys=False, allow_nan=False))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from generator.commands import emit_json
-from generator.engine import load_valid_spec
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.intake import load_valid_spec
 from generator.normalise import normalise
 from generator.promql import slo_queries
 
@@ -22,9 +23,16 @@ def query(base_url: str, promql: str) -> list[float]:
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
             body = json.loads(response.read())
-    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+    except urllib.error.HTTPError as exc:  # Prometheus answers 400/422/503 with a JSON error body
+        try:
+            body = json.loads(exc.read())
+        except ValueError:
+            raise UserError(f"Prometheus at {base_url} answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise UserError(f"Prometheus at {base_url} did not answer: {exc}",
                         "check --prometheus-url and that the runner can reach it") from None
+    if not isinstance(body, dict):
+        raise UserError(f"Prometheus at {base_url} sent something that is not an API response")
     if body.get("status") != "success":
         raise UserError(f"Prometheus rejected the query: {body.get('error', body)}")
     return [float(sample["value"][1]) for sample in body.get("data", {}).get("result", [])]

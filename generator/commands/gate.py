@@ -7,8 +7,8 @@ import json
 import math
 
 from generator.commands import emit_json
-from generator.engine import load_valid_spec
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.intake import load_valid_spec
 from generator.normalise import normalise
 
 
@@ -29,8 +29,12 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for t in gate.thresholds:
         value = metrics.get(t.metric)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            verdict, reason = False, "missing" if value is None else f"not a number: {value!r}"
+        if value is None:
+            verdict, reason = False, "missing"
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            verdict, reason, value = False, f"not a number: {value!r}", str(value)
+        elif math.isinf(value):
+            verdict, reason, value = False, f"not a finite number: {value!r}", str(value)
         elif t.minimum is not None and value < t.minimum:
             verdict, reason = False, f"{value:g} < min {t.minimum:g}"
         elif t.maximum is not None and value > t.maximum:

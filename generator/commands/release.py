@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from generator.commands import emit_json
-from generator.engine import load_valid_spec
 from generator.errors import EXIT_OK, UsageError
+from generator.intake import load_valid_spec
 from generator.release import Outcome, promote, rollback
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import argparse
 
 from generator.commands import emit_json
-from generator.engine import load_valid_spec
 from generator.errors import EXIT_OK
+from generator.intake import load_valid_spec
 
 
 def run(args: argparse.Namespace) -> int:
