@@ -18,6 +18,7 @@ class SLOQuery:
     slo: SLO
     value: str  # PromQL giving the measured value (milliseconds or ratio)
     breach: str  # PromQL that returns a series when the SLO is breached
+    summary: str  # one line for the alert
 
     @property
     def alert_name(self) -> str:
@@ -41,5 +42,7 @@ def slo_queries(spec: Spec, env: Environment) -> list[SLOQuery]:
             errors = f"sum(rate({REQUESTS}{server_errors}[{slo.window}]))"
             total = f"sum(rate({REQUESTS}{_selector(spec, env)}[{slo.window}]))"
             value = f"{errors} / {total}"
-        out.append(SLOQuery(slo, value, f"{value} > {slo.threshold:g}"))
+        unit = " ms" if slo.signal == "latency" else ""
+        summary = f"{spec.name} in {env.name}: SLO {slo.name} breached (threshold {slo.threshold:g}{unit})"
+        out.append(SLOQuery(slo, value, f"{value} > {slo.threshold:g}", summary))
     return out

@@ -159,3 +159,10 @@ def test_verify_rejects_broken_artifacts(files: list[RenderedFile], message: str
 def test_verify_accepts_every_example(tmp_path: Path) -> None:
     for spec in sorted((REPO / "examples").glob("*/mlops.yaml")):
         build(spec, tmp_path)  # build() verifies; raising would fail the test
+
+
+def test_no_slos_means_no_prometheus_rule(tmp_path: Path) -> None:
+    files = {f.path: f for f in build(MINIMAL, tmp_path).files}
+    assert "deploy/overlays/prod/prometheusrule.yaml" not in files
+    kustomization = yaml.safe_load(files["deploy/overlays/prod/kustomization.yaml"].content)
+    assert kustomization["resources"] == ["../../base"]

@@ -41,11 +41,13 @@ class ArgoCDKServe:
                                 where, context),
                 PlannedArtifact(f"{overlay}/environment.yaml", "gitops/overlay/environment.yaml.j2", Syntax.YAML,
                                 where, context),
-                PlannedArtifact(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
-                                Syntax.YAML, "monitoring.slos", {"env": env, "queries": slo_queries(spec, env)}),
                 PlannedArtifact(f"{overlay}/release.yaml", "gitops/overlay/release.yaml.j2", Syntax.YAML, where,
                                 {"env": env, **image}, seed=True),
                 PlannedArtifact(f"{root}/argocd/application-{env.name}.yaml", "gitops/argocd/application.yaml.j2",
                                 Syntax.YAML, where, context),
             ]
-        return files
+            if spec.monitoring.slos:  # one alert per SLO; no SLOs, no rule
+                files.append(PlannedArtifact(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
+                                             Syntax.YAML, "monitoring.slos",
+                                             {"env": env, "queries": slo_queries(spec, env)}))
+        return sorted(files, key=lambda a: a.path)
