@@ -14,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out_dir = args.out if args.out is not None else args.spec.parent
     result = build(args.spec, out_dir)
-    changes = plan_changes(out_dir, result.files, result.spec.source, result.spec.digest)
+    changes = plan_changes(out_dir, result.files, result.spec.source)
     refuse_conflicts(changes)
     if not args.dry_run:
         apply_changes(out_dir, changes)
