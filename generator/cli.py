@@ -49,6 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the spec's directory)")
     _add_format(p)
 
+    p = sub.add_parser("sync", help="render and commit what changed: to the local git repository, or to GitLab")
+    p.add_argument("spec", type=Path, metavar="SPEC", help="the spec at the root of the model repository")
+    p.add_argument("--gitlab-url", metavar="URL", help="GitLab to commit through (token: GITLAB_TOKEN or CI_JOB_TOKEN);"
+                   " without it the spec's own git repository is used")
+    p.add_argument("--project", metavar="GROUP/REPO", help="the model repository on GitLab")
+    p.add_argument("--gitops-project", metavar="GROUP/REPO",
+                   help="send the GitOps manifests (deploy.gitops.path) to this repository instead")
+    p.add_argument("--branch", metavar="BRANCH", help="target branch (default: the repository's default branch)")
+    p.add_argument("--merge-request", action="store_true",
+                   help="commit to a branch and open (or update) one merge request instead of committing to BRANCH")
+    p.add_argument("--mr-branch", metavar="BRANCH", help="branch for --merge-request (default mlopsgen/update)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
+    _add_format(p)
+
     sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)")
 
     p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay")
@@ -92,6 +106,7 @@ COMMANDS = {
     "render": ("render", "run"),
     "check": ("check", "run"),
     "schema": ("schema", "run"),
+    "sync": ("sync", "run"),
     "promote": ("release", "run_promote"),
     "rollback": ("release", "run_rollback"),
     "gate": ("gate", "run"),

@@ -100,17 +100,18 @@ class DirectorySnapshot:
         return _read(self.root / path)
 
 
-def plan_changes(existing: Snapshot | Path, files: list[RenderedFile], source: str) -> list[Change]:
+def plan_changes(existing: Snapshot | Path, files: list[RenderedFile], source: str,
+                 manifest_path: str = MANIFEST) -> list[Change]:
     """Every file's fate, compared with what exists. Reads file contents only where blob ids
     cannot decide: the old manifest when it changed, and unowned files in the way."""
     there = DirectorySnapshot(existing) if isinstance(existing, Path) else existing
     manifest = manifest_for(files).render(source)
-    manifest_blob = there.blob(MANIFEST)
+    manifest_blob = there.blob(manifest_path)
     manifest_changed = manifest_blob != blob_id(manifest)
     if manifest_blob is None:
         old = Manifest((), ())
     elif manifest_changed:
-        old = Manifest.parse(there.read(MANIFEST))
+        old = Manifest.parse(there.read(manifest_path))
     else:  # same bytes as the manifest we would write: same owned files, nothing to read
         old = manifest_for(files)
     owned = set(old.files) | set(old.state)
@@ -132,7 +133,7 @@ def plan_changes(existing: Snapshot | Path, files: list[RenderedFile], source: s
         if there.blob(path) is not None and _has_marker(there.read(path)):
             changes.append(Change(path, Action.DELETE))
     action = Action.CREATE if manifest_blob is None else Action.UPDATE if manifest_changed else Action.UNCHANGED
-    changes.append(Change(MANIFEST, action, manifest))
+    changes.append(Change(manifest_path, action, manifest))
     return sorted(changes, key=lambda c: c.path)
 
 

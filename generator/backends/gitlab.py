@@ -1,0 +1,193 @@
+"""GitLab through python-gitlab: a branch snapshot from one tree listing, one atomic commit for
+all changes (commits API actions), one merge request per source branch, CI lint.
+
+python-gitlab is imported here only, so render/validate/check never load it. Its errors are
+turned into BackendError at this boundary, with the token removed from every message.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.backends import BackendError, BranchSnapshot, ConflictError, MergeRequest
+from generator.writer import Action, Change
+
+TREE_PAGE = 100
+# the commits API's answers when the branch changed under us (see GitLab's files/base_service)
+CONFLICTS = ("has changed since you started editing it", "A file with this name already exists",
+             "A file with this name doesn't exist")
+
+
+def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 30.0) -> Any:
+    """A python-gitlab client that honours 429 Retry-After / RateLimit-* and retries 5xx."""
+    import gitlab
+
+    kwargs: dict[str, Any] = {"job_token": token} if job_token else {"private_token": token}
+    return gitlab.Gitlab(url, timeout=timeout, retry_transient_errors=True, obey_rate_limit=True,
+                         max_retries=6, **kwargs)
+
+
+@contextmanager
+def translated_errors(what: str, secret: str) -> Iterator[None]:
+    import gitlab.exceptions as gle
+    import requests
+
+    def clean(text: object) -> str:
+        return str(text).replace(secret, "***") if secret else str(text)
+
+    try:
+        yield
+    except gle.GitlabAuthenticationError:
+        raise BackendError(f"{what}: GitLab rejected the token (401); check GITLAB_TOKEN") from None
+    except gle.GitlabError as exc:
+        code = getattr(exc, "response_code", None)
+        message = clean(getattr(exc, "error_message", exc))
+        if code == 404:
+            raise BackendError(f"{what}: not found, or not visible with this token (404: {message})") from None
+        if code == 400 and any(text in message for text in CONFLICTS):
+            raise ConflictError(f"{what}: {message}") from None
+        if code == 403:
+            raise BackendError(f"{what}: forbidden (403: {message})") from None
+        raise BackendError(f"{what}: GitLab answered {code}: {message}") from None
+    except requests.exceptions.RequestException as exc:
+        raise BackendError(f"{what}: cannot reach GitLab ({type(exc).__name__})") from None
+
+
+@dataclass
+class TreeSnapshot:
+    commit: str | None
+    blobs: dict[str, str]
+    reader: Callable[[str], bytes | None]
+    contents: dict[str, bytes] = field(default_factory=dict)
+
+    def blob(self, path: str) -> str | None:
+        return self.blobs.get(path)
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self.blobs:
+            return None
+        if path not in self.contents:
+            data = self.reader(path)
+            if data is None:
+                return None
+            self.contents[path] = data
+        return self.contents[path]
+
+
+@dataclass
+class GitLabRepository:
+    project: Any  # gitlab.v4.objects.Project
+    secret: str  # the token, kept only to scrub it from messages
+    lint_offered: bool | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.project.path_with_namespace)
+
+    @property
+    def default_branch(self) -> str:
+        return str(self.project.default_branch or "main")
+
+    @classmethod
+    def open(cls, client: Any, path: str, secret: str) -> GitLabRepository:
+        with translated_errors(f"project {path}", secret):
+            return cls(client.projects.get(path), secret)
+
+    @classmethod
+    def lazy(cls, client: Any, path: str, secret: str) -> GitLabRepository:
+        """A project handle without a request: python-gitlab addresses it by its path."""
+        return cls(client.projects.get(path, lazy=True), secret)
+
+    def snapshot(self, branch: str) -> TreeSnapshot:
+        with translated_errors(f"{self.name}: branch {branch}", self.secret):
+            import gitlab.exceptions as gle
+
+            try:
+                head = self.project.branches.get(branch).commit["id"]
+            except gle.GitlabGetError as exc:
+                if exc.response_code == 404:
+                    return TreeSnapshot(None, {}, lambda _p: None)
+                raise
+            return self.snapshot_at(head)
+
+    def snapshot_at(self, commit: str, known: dict[str, bytes] | None = None) -> TreeSnapshot:
+        with translated_errors(f"{self.name}: tree of {commit[:12]}", self.secret):
+            items = self.project.repository_tree(ref=commit, recursive=True, get_all=True, per_page=TREE_PAGE)
+        blobs = {item["path"]: item["id"] for item in items if item["type"] == "blob"}
+        return TreeSnapshot(commit, blobs, lambda path: self._raw(path, commit), dict(known or {}))
+
+    def read_file(self, path: str, ref: str) -> tuple[bytes, str] | None:
+        """(content, commit id of ref) of one file, or None when it does not exist."""
+        import gitlab.exceptions as gle
+
+        with translated_errors(f"{self.name}: {path}", self.secret):
+            try:
+                f = self.project.files.get(file_path=path, ref=ref)
+            except gle.GitlabGetError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+        return base64.b64decode(f.content), str(f.commit_id)
+
+    def _raw(self, path: str, ref: str) -> bytes | None:
+        found = self.read_file(path, ref)
+        return None if found is None else found[0]
+
+    def commit(self, *, branch: str, base: BranchSnapshot, message: str, changes: list[Change],
+               replace_branch: bool = False) -> str:
+        actions = []
+        for change in changes:
+            if change.action not in (Action.CREATE, Action.UPDATE, Action.DELETE):
+                continue
+            action: dict[str, Any] = {"action": change.action.value, "file_path": change.path}
+            if change.action is not Action.DELETE:
+                action.update(content=base64.b64encode(change.data).decode(), encoding="base64")
+                if change.executable:
+                    action["execute_filemode"] = True
+            if change.action is not Action.CREATE and base.commit and not replace_branch:
+                action["last_commit_id"] = base.commit  # optimistic lock: fails if changed since
+            actions.append(action)
+        payload: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
+        if replace_branch:
+            payload.update(force=True, **({"start_sha": base.commit} if base.commit else {}))
+        with translated_errors(f"{self.name}: commit to {branch}", self.secret):
+            created = self.project.commits.create(payload)
+        return str(created.id)
+
+    def lint_ci(self, content: str, ref: str) -> list[str] | None:
+        if self.lint_offered is False:
+            return None
+        import gitlab.exceptions as gle
+
+        with translated_errors(f"{self.name}: CI lint", self.secret):
+            try:
+                result = self.project.ci_lint.create({"content": content, "ref": ref})
+            except gle.GitlabCreateError as exc:
+                if exc.response_code == 404:  # the server does not offer it: do not ask again
+                    self.lint_offered = False
+                    return None
+                raise
+        self.lint_offered = True
+        return [] if result.valid else [str(e) for e in result.errors]
+
+    def upsert_merge_request(self, *, source: str, target: str, title: str, description: str) -> MergeRequest:
+        import gitlab.exceptions as gle
+
+        data = {"source_branch": source, "target_branch": target, "title": title, "description": description,
+                "remove_source_branch": True}
+        with translated_errors(f"{self.name}: merge request", self.secret):
+            try:
+                mr = self.project.mergerequests.create(data)
+                return MergeRequest(f"!{mr.iid}", str(mr.web_url), created=True)
+            except gle.GitlabCreateError as exc:
+                existing = re.search(r"!(\d+)", str(exc.error_message)) if exc.response_code == 409 else None
+                if existing is None:
+                    raise
+            iid = int(existing.group(1))  # the open one for this branch: update it, never a duplicate
+            updated = self.project.mergerequests.update(iid, {"title": title, "description": description})
+            return MergeRequest(f"!{iid}", str(updated.get("web_url", "")), created=False)
