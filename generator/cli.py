@@ -97,7 +97,14 @@ def _add_release_location(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", type=Path, metavar="DIR",
                         help="the model's GitOps directory holding overlays/ (default: deploy.gitops.path of --spec)")
     parser.add_argument("--spec", type=Path, default=Path("mlops.yaml"), metavar="SPEC",
-                        help="spec used to find --dir when it is not given (default mlops.yaml)")
+                        help="spec used to find --dir / --path when they are not given (default mlops.yaml)")
+    parser.add_argument("--gitlab-url", metavar="URL",
+                        help="commit the change to the GitOps repository through GitLab (token: GITLAB_TOKEN)")
+    parser.add_argument("--project", metavar="GROUP/REPO", help="with --gitlab-url: the GitOps repository")
+    parser.add_argument("--path", metavar="DIR", help="with --gitlab-url: the model's directory in it "
+                        "(default: deploy.gitops.path of --spec)")
+    parser.add_argument("--branch", metavar="BRANCH", help="with --gitlab-url: the branch Argo CD tracks "
+                        "(default: the repository's default branch)")
 
 
 # verb -> (module, function); a command's module is imported only when that command runs

@@ -1,15 +1,41 @@
-"""`mlopsgen promote` and `mlopsgen rollback` on a local GitOps directory."""
+"""`mlopsgen promote` and `mlopsgen rollback`: on a GitOps directory, or through GitLab as one
+commit per promotion (a rollback is a new, auditable commit)."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from generator.backends import BackendError, BranchSnapshot, ConflictError
 from generator.commands import emit_json
-from generator.errors import EXIT_OK, UsageError
+from generator.errors import EXIT_OK, UsageError, UserError
 from generator.intake import load_valid_spec
-from generator.release import Outcome, promote, rollback
+from generator.release import DirectoryStore, Outcome, ReleaseStore, promote, rollback
+from generator.remote import GitLabAccess, open_gitlab
+from generator.writer import Action, Change
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SnapshotStore:
+    snapshot: BranchSnapshot
+    prefix: str
+
+    def read(self, path: str) -> bytes | None:
+        return self.snapshot.read(f"{self.prefix}/{path}")
+
+    def environments(self) -> list[str]:
+        return []  # listing would cost requests; the message names the path instead
+
+
+def _gitops_path(args: argparse.Namespace) -> str:
+    if args.path:
+        return str(args.path).strip("/")
+    if not args.spec.is_file():
+        raise UsageError(f"--path not given and no spec at {args.spec}", "pass --path DIR or --spec SPEC")
+    return str(load_valid_spec(args.spec).data["deploy"]["gitops"].get("path", "deploy"))
 
 
 def _gitops_dir(args: argparse.Namespace) -> Path:
@@ -17,9 +43,44 @@ def _gitops_dir(args: argparse.Namespace) -> Path:
         return Path(args.dir)
     if not args.spec.is_file():
         raise UsageError(f"--dir not given and no spec at {args.spec}", "pass --dir DIR or --spec SPEC")
-    loaded = load_valid_spec(args.spec)
-    path: str = loaded.data["deploy"]["gitops"].get("path", "deploy")
-    return Path(args.spec.parent) / path
+    return Path(args.spec.parent) / _gitops_path(args)
+
+
+def _apply(args: argparse.Namespace) -> Outcome:
+    def outcome_for(store: ReleaseStore) -> Outcome:
+        if args.command == "promote":
+            return promote(store, args.env, args.image_tag, args.traffic)
+        return rollback(store, args.env)
+
+    if not args.gitlab_url:
+        store = DirectoryStore(_gitops_dir(args))
+        outcome = outcome_for(store)
+        if outcome.changed:
+            store.write(outcome)
+        return outcome
+    if not args.project:
+        raise UserError("--gitlab-url needs --project (the GitOps repository)")
+    access = GitLabAccess.from_environment(args.gitlab_url)
+    repo = open_gitlab(access, args.project)
+    prefix = _gitops_path(args)
+    branch = args.branch or repo.default_branch
+    try:
+        for attempt in range(ATTEMPTS):
+            snapshot = repo.snapshot(branch)
+            outcome = outcome_for(SnapshotStore(snapshot, prefix))
+            if not outcome.changed:
+                return outcome
+            changes = [Change(f"{prefix}/{path}", Action.UPDATE if snapshot.blob(f"{prefix}/{path}") else Action.CREATE,
+                              data) for path, data in sorted(outcome.files.items())]
+            try:
+                repo.commit(branch=branch, base=snapshot, message=outcome.message + "\n", changes=changes)
+                return outcome
+            except ConflictError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+    except BackendError as exc:
+        raise UserError(access.scrub(str(exc)), "nothing was committed; run it again") from None
+    raise AssertionError("unreachable")
 
 
 def _report(args: argparse.Namespace, outcome: Outcome) -> int:
@@ -36,8 +97,8 @@ def _report(args: argparse.Namespace, outcome: Outcome) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    return _report(args, promote(_gitops_dir(args), args.env, args.image_tag, args.traffic))
+    return _report(args, _apply(args))
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    return _report(args, rollback(_gitops_dir(args), args.env))
+    return _report(args, _apply(args))
