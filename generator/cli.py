@@ -63,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
+    p = sub.add_parser("fleet", help="regenerate many GitLab repositories, one merge request each")
+    p.add_argument("--gitlab-url", required=True, metavar="URL", help="GitLab (token: GITLAB_TOKEN)")
+    p.add_argument("--group", metavar="GROUP", help="every project of this group and its subgroups")
+    p.add_argument("--projects-file", type=Path, metavar="FILE", help="one 'group/project [branch]' a line")
+    p.add_argument("--blueprint-version", metavar="V", help="refuse to run unless this is mlopsgen V")
+    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="repositories at a time (default 4)")
+    p.add_argument("--shard", metavar="K/N", help="only the K-th of N stable shards (for parallel CI jobs)")
+    p.add_argument("--state", type=Path, metavar="FILE",
+                   help="save progress here; a rerun with the same file resumes (default: no state)")
+    p.add_argument("--restart", action="store_true", help="ignore the state file's earlier results")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here too")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
+    _add_format(p)
+
     sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)")
 
     p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay")
@@ -90,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-data", choices=("fail", "pass"), default="fail",
                    help="verdict when a query returns no data (default fail)")
     _add_format(p)
+
+    p = sub.add_parser("jenkins", help="manage the model's Jenkins job")
+    jenkins = p.add_subparsers(dest="jenkins_command", metavar="ACTION", parser_class=_Parser, required=True)
+    p = jenkins.add_parser("apply", help="create or update the Jenkins job that runs the rendered Jenkinsfile "
+                           "(API token from JENKINS_TOKEN)")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--url", required=True, metavar="URL", help="root URL of Jenkins")
+    p.add_argument("--repo-url", required=True, metavar="URL",
+                   help="clone URL of the model repository holding the Jenkinsfile")
+    p.add_argument("--job", metavar="NAME", help="job name (default: metadata.name of the spec)")
+    p.add_argument("--folder", action="append", default=[], metavar="FOLDER",
+                   help="existing folder holding the job; repeat for nested folders, outermost first")
+    p.add_argument("--user", metavar="USER", help="Jenkins user owning the API token (default: $JENKINS_USER)")
+    p.add_argument("--scm-credentials", metavar="ID", help="Jenkins credentials id used to clone --repo-url")
+    p.add_argument("--multibranch", action="store_true",
+                   help="a multibranch project building every branch with a Jenkinsfile")
+    p.add_argument("--lint", action="store_true",
+                   help="validate the rendered Jenkinsfile with Jenkins' linter first; stop on errors")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    _add_format(p)
     return parser
 
 
@@ -114,10 +148,12 @@ COMMANDS = {
     "check": ("check", "run"),
     "schema": ("schema", "run"),
     "sync": ("sync", "run"),
+    "fleet": ("fleet", "run"),
     "promote": ("release", "run_promote"),
     "rollback": ("release", "run_rollback"),
     "gate": ("gate", "run"),
     "analyze": ("analyze", "run"),
+    "jenkins": ("jenkins", "run"),
 }
 
 

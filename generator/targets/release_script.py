@@ -15,5 +15,7 @@ class ReleaseScript:
     name: str = "release-script"
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
+        server, _, project = spec.deploy.gitops.repo.removesuffix(".git").partition("://")[2].partition("/")
+        context = {"gitops_server": f"https://{server}", "gitops_project": project}
         return [PlannedArtifact(RELEASE_SCRIPT, "scripts/mlopsgen-release.sh.j2", Syntax.SHELL, "deploy.gitops",
-                                executable=True)]
+                                context, executable=True)]

@@ -1,0 +1,101 @@
+"""`mlopsgen fleet`: regenerate many GitLab repositories, one merge request each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from generator import __version__
+from generator.backends import BackendError
+from generator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.fleet import (
+    FleetRun,
+    ProjectResult,
+    StateFile,
+    group_projects,
+    in_shard,
+    parse_shard,
+    read_projects_file,
+)
+from generator.remote import GitLabAccess
+from generator.sync import SyncOptions
+from generator.writer import write_atomically
+
+BAR = 24
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.blueprint_version and args.blueprint_version != __version__:
+        raise UserError(f"--blueprint-version {args.blueprint_version}, but this is mlopsgen {__version__}",
+                        f"run it with that version installed: pip install mlopsgen=={args.blueprint_version}")
+    if bool(args.group) == bool(args.projects_file):
+        raise UserError("give exactly one of --group GROUP and --projects-file FILE")
+    shard = parse_shard(args.shard) if args.shard else None
+    access = GitLabAccess.from_environment(args.gitlab_url)
+    if args.group:
+        try:
+            from generator.backends.gitlab import translated_errors
+
+            with translated_errors(f"group {args.group}", access.token):
+                targets = group_projects(access.client(), args.group)
+        except BackendError as exc:
+            raise UserError(access.scrub(str(exc))) from None
+    else:
+        targets = read_projects_file(args.projects_file)
+    targets = sorted((t for t in targets if in_shard(t.project, shard)), key=lambda t: t.project)
+    state = StateFile(None if args.restart and args.state is None else args.state)
+    if args.restart:
+        state.results.clear()
+    fleet = FleetRun(access.client, access.token,
+                     SyncOptions(source="mlops.yaml", merge_request_branch=f"mlopsgen/update-{__version__}",
+                                 dry_run=args.dry_run))
+    skipped = sum(state.done(t.project) for t in targets)
+    print(f"mlopsgen {__version__}: {len(targets)} repositories" + (f" (shard {args.shard})" if shard else "")
+          + (f", {skipped} already done (state in {args.state})" if skipped else "")
+          + f", {args.concurrency} at a time", file=sys.stderr)
+    from generator.fleet import run_fleet
+
+    try:
+        results = run_fleet(fleet, targets, state, args.concurrency, _progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished repositories are saved in {args.state}; run the same command to resume"
+              if args.state else "interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    everything = [ProjectResult(**state.results[t.project]) if t.project in state.results else None
+                  for t in targets]
+    report = {"generator": f"mlopsgen {__version__}", "shard": args.shard,
+              "summary": dict(Counter(r.status for r in everything if r)),
+              "projects": [r.__dict__ for r in everything if r]}
+    if args.report:
+        write_atomically(args.report, (json.dumps(report, indent=2) + "\n").encode())
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        _table([r for r in everything if r])
+    failed = any(r.status == "failed" for r in results)
+    return EXIT_USER_ERROR if failed else EXIT_OK
+
+
+def _progress(result: ProjectResult, done: int, total: int) -> None:
+    filled = BAR * done // max(total, 1)
+    counter = f"{done:>{len(str(total))}}/{total}"
+    line = f"[{'#' * filled}{'.' * (BAR - filled)}] {counter} {result.status:<12} {result.project}"
+    if result.merge_request:
+        line += f" {result.merge_request}"
+    if result.status == "failed":
+        line += f": {result.detail}"
+    print(line, file=sys.stderr, flush=True)
+
+
+def _table(results: list[ProjectResult]) -> None:
+    width = max([len(r.project) for r in results] + [7])
+    print(f"{'project':<{width}}  {'status':<12}  {'files':>5}  detail")
+    for r in results:
+        print(f"{r.project:<{width}}  {r.status:<12}  {r.files:>5}  {r.merge_request or r.detail}")
+    counts = Counter(r.status for r in results)
+    print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no repositories")
+
+
+
