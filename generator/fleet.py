@@ -140,7 +140,7 @@ class FleetRun:
             repo = GitLabRepository.open(client, target.project, self.secret)
             branch = repo.default_branch
         else:
-            repo, branch = GitLabRepository.lazy(client, target.project, self.secret), target.branch
+            repo, branch = GitLabRepository.lazy(client, target.project, self.secret, target.branch), target.branch
         found = repo.read_file(self.spec_file, branch)
         if found is None:
             return ProjectResult(target.project, "skipped", f"no {self.spec_file} on {branch}")

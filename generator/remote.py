@@ -42,9 +42,13 @@ class GitLabAccess:
         return text.replace(self.token, "***")
 
 
-def open_gitlab(access: GitLabAccess, project: str, client: Any | None = None) -> Repository:
+def open_gitlab(access: GitLabAccess, project: str, client: Any | None = None, *,
+                branch: str | None = None) -> Repository:
+    """With a branch named, the project is addressed by path without a request of its own."""
     from generator.backends.gitlab import GitLabRepository
 
+    if branch:
+        return GitLabRepository.lazy(client or access.client(), project, access.token, default_branch=branch)
     try:
         return GitLabRepository.open(client or access.client(), project, access.token)
     except BackendError as exc:

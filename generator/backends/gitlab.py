@@ -24,12 +24,13 @@ CONFLICTS = ("has changed since you started editing it", "A file with this name 
 
 
 def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 30.0) -> Any:
-    """A python-gitlab client that honours 429 Retry-After / RateLimit-* and retries 5xx."""
+    """A python-gitlab client that retries 5xx and dropped connections. Every request also obeys
+    429 Too Many Requests by itself (python-gitlab's default: wait Retry-After, else until
+    RateLimit-Reset, up to 10 times)."""
     import gitlab
 
     kwargs: dict[str, Any] = {"job_token": token} if job_token else {"private_token": token}
-    return gitlab.Gitlab(url, timeout=timeout, retry_transient_errors=True, obey_rate_limit=True,
-                         max_retries=6, **kwargs)
+    return gitlab.Gitlab(url, timeout=timeout, retry_transient_errors=True, keep_base_url=True, **kwargs)
 
 
 @contextmanager
@@ -83,15 +84,16 @@ class TreeSnapshot:
 class GitLabRepository:
     project: Any  # gitlab.v4.objects.Project
     secret: str  # the token, kept only to scrub it from messages
+    known_default_branch: str | None = None  # for a lazy project, which has no attributes yet
     lint_offered: bool | None = None
 
     @property
     def name(self) -> str:
-        return str(self.project.path_with_namespace)
+        return str(self.project.get_id() if self.known_default_branch else self.project.path_with_namespace)
 
     @property
     def default_branch(self) -> str:
-        return str(self.project.default_branch or "main")
+        return self.known_default_branch or str(self.project.default_branch or "main")
 
     @classmethod
     def open(cls, client: Any, path: str, secret: str) -> GitLabRepository:
@@ -99,9 +101,9 @@ class GitLabRepository:
             return cls(client.projects.get(path), secret)
 
     @classmethod
-    def lazy(cls, client: Any, path: str, secret: str) -> GitLabRepository:
+    def lazy(cls, client: Any, path: str, secret: str, default_branch: str) -> GitLabRepository:
         """A project handle without a request: python-gitlab addresses it by its path."""
-        return cls(client.projects.get(path, lazy=True), secret)
+        return cls(client.projects.get(path, lazy=True), secret, default_branch)
 
     def snapshot(self, branch: str) -> TreeSnapshot:
         with translated_errors(f"{self.name}: branch {branch}", self.secret):
@@ -110,8 +112,8 @@ class GitLabRepository:
             try:
                 head = self.project.branches.get(branch).commit["id"]
             except gle.GitlabGetError as exc:
-                if exc.response_code == 404:
-                    return TreeSnapshot(None, {}, lambda _p: None)
+                if exc.response_code == 404 and "Project" not in str(exc.error_message):
+                    return TreeSnapshot(None, {}, lambda _p: None)  # a new or empty repository
                 raise
             return self.snapshot_at(head)
 

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--gitlab-url needs --project GROUP/REPO")
         access = GitLabAccess.from_environment(args.gitlab_url)
         client = access.client()
-        model_repo = open_gitlab(access, args.project, client)
+        model_repo = open_gitlab(access, args.project, client, branch=args.branch)
         gitops_repo = open_gitlab(access, args.gitops_project, client) if args.gitops_project else None
     else:
         if args.project or args.gitops_project:
