@@ -8,6 +8,7 @@ turned into BackendError at this boundary, with the token removed from every mes
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,13 +25,22 @@ CONFLICTS = ("has changed since you started editing it", "A file with this name 
 
 
 def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 30.0) -> Any:
-    """A python-gitlab client that retries 5xx and dropped connections. Every request also obeys
-    429 Too Many Requests by itself (python-gitlab's default: wait Retry-After, else until
-    RateLimit-Reset, up to 10 times)."""
+    """A python-gitlab client that retries 5xx and dropped connections with backoff, and obeys
+    429 Too Many Requests (waits Retry-After, else until RateLimit-Reset): python-gitlab does
+    both; MLOPSGEN_GITLAB_RETRIES (default 6) bounds the attempts per request."""
     import gitlab
 
+    retries = int(os.environ.get("MLOPSGEN_GITLAB_RETRIES", "6"))
+
+    class Client(gitlab.Gitlab):
+        """python-gitlab's default of 10 retries backs off for minutes; a fleet moves on sooner."""
+
+        def http_request(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("max_retries", retries)
+            return super().http_request(*args, **kwargs)
+
     kwargs: dict[str, Any] = {"job_token": token} if job_token else {"private_token": token}
-    return gitlab.Gitlab(url, timeout=timeout, retry_transient_errors=True, keep_base_url=True, **kwargs)
+    return Client(url, timeout=timeout, retry_transient_errors=True, keep_base_url=True, **kwargs)
 
 
 @contextmanager
@@ -86,10 +96,11 @@ class GitLabRepository:
     secret: str  # the token, kept only to scrub it from messages
     known_default_branch: str | None = None  # for a lazy project, which has no attributes yet
     lint_offered: bool | None = None
+    path: str = ""
 
     @property
     def name(self) -> str:
-        return str(self.project.get_id() if self.known_default_branch else self.project.path_with_namespace)
+        return self.path or str(self.project.path_with_namespace)
 
     @property
     def default_branch(self) -> str:
@@ -103,7 +114,7 @@ class GitLabRepository:
     @classmethod
     def lazy(cls, client: Any, path: str, secret: str, default_branch: str) -> GitLabRepository:
         """A project handle without a request: python-gitlab addresses it by its path."""
-        return cls(client.projects.get(path, lazy=True), secret, default_branch)
+        return cls(client.projects.get(path, lazy=True), secret, default_branch, path=path)
 
     def snapshot(self, branch: str) -> TreeSnapshot:
         with translated_errors(f"{self.name}: branch {branch}", self.secret):

@@ -1,0 +1,145 @@
+"""`mlopsgen fleet` and API promotion against the GitLab emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import gitlab
+import pytest
+from conftest import EXAMPLES, CliResult
+from emulators.gitlab import Fault, GitLabEmulator
+
+from generator.fleet import in_shard
+
+pytest_plugins = ["emulators.fixtures"]
+
+TOKEN = "glpat-FLEET-SENTINEL-91"
+FRAUD = (EXAMPLES / "fraud-detector/mlops.yaml").read_bytes()
+CHURN = (EXAMPLES / "churn-predictor/mlops.yaml").read_bytes()
+
+
+@pytest.fixture
+def gl(gitlab_emulator: GitLabEmulator, monkeypatch: pytest.MonkeyPatch) -> GitLabEmulator:
+    gitlab_emulator.tokens[TOKEN] = "maintainer"
+    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
+    monkeypatch.setenv("MLOPSGEN_GITLAB_RETRIES", "2")  # a repository that keeps failing fails fast
+    return gitlab_emulator
+
+
+def fleet(cli, gl: GitLabEmulator, *extra: object) -> CliResult:
+    return cli("fleet", "--gitlab-url", gl.url, *extra)
+
+
+def git(gl: GitLabEmulator, project: str, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", str(gl.repo_path(project)), *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def make_fleet(gl: GitLabEmulator, count: int) -> list[str]:
+    names = []
+    for i in range(count):
+        name = f"ml/team-{i % 3}/model-{i:02d}"
+        gl.create_project(name, files={"mlops.yaml": FRAUD if i % 2 else CHURN})
+        names.append(name)
+    return names
+
+
+def test_group_fleet_opens_one_merge_request_per_repository(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    names = make_fleet(gl, 5)
+    gl.create_project("ml/no-spec", files={"README.md": b"x\n"})
+    gl.create_project("ml/broken", files={"mlops.yaml": b"apiVersion: mlopsgen/v1\n"})
+    report = tmp_path / "report.json"
+    result = fleet(cli, gl, "--group", "ml", "--concurrency", "3", "--report", report)
+    assert result.code == 1, result.text  # the broken spec fails, the others go on
+    data = json.loads(report.read_text())
+    statuses = {p["project"]: p["status"] for p in data["projects"]}
+    assert statuses == {**dict.fromkeys(names, "changed"), "ml/no-spec": "skipped", "ml/broken": "failed"}
+    broken = next(p for p in data["projects"] if p["project"] == "ml/broken")
+    assert "invalid spec" in broken["detail"] and "ml/broken:mlops.yaml" in broken["detail"]
+    for name in names:
+        assert git(gl, name, "rev-list", "--count", "main..mlopsgen/update-0.1.0").strip() == "1"
+        mrs = gitlab.Gitlab(gl.url, private_token=TOKEN).projects.get(name).mergerequests.list(state="opened")
+        assert len(mrs) == 1
+    assert "5 changed" in result.out and "1 failed" in result.out and "1 skipped" in result.out
+    assert TOKEN not in result.text + report.read_text()
+
+
+def test_unchanged_repositories_take_two_requests_each(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    names = make_fleet(gl, 4)
+    listing = tmp_path / "projects.txt"
+    listing.write_text("".join(f"{name} main\n" for name in names))
+    assert fleet(cli, gl, "--projects-file", listing).code == 0
+    for name in names:  # merge the proposals, as the owners would
+        gl.commit_directly(name, "main", {p: git(gl, name, "show", f"mlopsgen/update-0.1.0:{p}").encode()
+                                          for p in git(gl, name, "ls-tree", "-r", "--name-only",
+                                                       "mlopsgen/update-0.1.0").split()}, "merge")
+    gl.reset_requests()
+    result = fleet(cli, gl, "--projects-file", listing, "--format", "json")
+    assert result.code == 0, result.text
+    assert {p["status"] for p in json.loads(result.out)["projects"]} == {"unchanged"}
+    assert len(gl.requests) == 2 * len(names), gl.requests
+
+
+def test_state_file_resumes_and_skips_finished_repositories(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    names = make_fleet(gl, 4)
+    state = tmp_path / "state.json"
+    broken = gl.inject(Fault("500", match=("GET", "model-02"), times=100))  # this one keeps failing
+    first = fleet(cli, gl, "--group", "ml", "--state", state)
+    assert first.code == 1
+    saved = json.loads(state.read_text())["results"]
+    assert saved["ml/team-2/model-02"]["status"] == "failed"
+    broken.times = 0  # the outage is over
+    gl.reset_requests()
+    second = fleet(cli, gl, "--group", "ml", "--state", state)
+    assert second.code == 0, second.text
+    assert "3 already done" in second.err
+    touched = {p for _m, p in gl.requests if "model-" in p}
+    assert all("model-02" in p for p in touched), touched
+    assert set(json.loads(state.read_text())["results"]) == set(names)
+
+
+def test_shards_split_the_fleet_without_overlap(cli, gl: GitLabEmulator) -> None:
+    names = make_fleet(gl, 9)
+    seen: list[str] = []
+    for k in (1, 2, 3):
+        result = fleet(cli, gl, "--group", "ml", "--shard", f"{k}/3", "--dry-run", "--format", "json")
+        assert result.code == 0, result.text
+        part = [p["project"] for p in json.loads(result.out)["projects"]]
+        assert part == sorted(n for n in names if in_shard(n, (k, 3)))
+        seen += part
+    assert sorted(seen) == sorted(names)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--group", "ml", "--projects-file", "x"], "exactly one of --group"),
+    (["--group", "ml", "--shard", "4/3"], "K must be between 1 and N"),
+    (["--group", "ml", "--shard", "x"], "is not K/N"),
+    (["--group", "ml", "--blueprint-version", "9.9.9"], "but this is mlopsgen"),
+])
+def test_usage_mistakes(cli, gl: GitLabEmulator, argv: list[str], message: str) -> None:
+    result = fleet(cli, gl, *argv)
+    assert result.code == 1 and message in result.err
+
+
+def test_promote_and_rollback_commit_through_the_api(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    spec = tmp_path / "mlops.yaml"
+    spec.write_bytes(FRAUD)
+    gl.create_project("risk/fraud-detector", files={"mlops.yaml": FRAUD})
+    gl.create_project("platform/gitops", files={"README.md": b"gitops\n"})
+    assert cli("sync", spec, "--gitlab-url", gl.url, "--project", "risk/fraud-detector",
+               "--gitops-project", "platform/gitops").code == 0
+    common = ["--gitlab-url", gl.url, "--project", "platform/gitops", "--spec", spec]
+    before = git(gl, "platform/gitops", "rev-list", "--count", "main").strip()
+    for tag in ("v1", "v2"):
+        result = cli("promote", "--env", "production", "--image-tag", tag, *common)
+        assert result.code == 0, result.text
+    assert int(git(gl, "platform/gitops", "rev-list", "--count", "main")) == int(before) + 2  # one commit each
+    release = git(gl, "platform/gitops", "show", "main:apps/fraud-detector/overlays/production/release.yaml")
+    assert "fraud-detector:v2" in release
+    result = cli("rollback", "--env", "production", *common)
+    assert result.code == 0 and "to last known-good registry.gitlab.com/acme/risk/fraud-detector:v1" in result.out
+    log = git(gl, "platform/gitops", "log", "--format=%s", "-1", "main")
+    assert log.startswith("roll back production")
+    assert TOKEN not in result.text
