@@ -18,3 +18,8 @@ def test_example_output_passes_real_validators(rendered: Path) -> None:
     assert any(p.endswith(".gitlab-ci.yml") or p.endswith("Jenkinsfile") for p in checked)
     assert "Dockerfile" in checked
     assert any(p.endswith("kustomization.yaml") for p in checked)
+
+
+def test_platform_fleet_pipeline_passes_real_validators() -> None:
+    results = assert_tree_conforms(REPO / "examples" / "platform-fleet")
+    assert [r.path for r in results if r.status == "PASS"] == [".gitlab-ci.yml"]
