@@ -110,7 +110,7 @@ def main_cli() -> int:
     print(f"  first sync (all files, one commit)      {single['first_sync']:>4}")
     print(f"  unchanged                               {single['unchanged']:>4}   budget <= 2")
     print(f"  changed, new merge request              {single['changed_with_new_mr']:>4}   budget <= 4")
-    print(f"  changed, merge request already open     {single['changed_with_open_mr']:>4}   (409 names it: one PUT more)")
+    print(f"  changed, merge request already open     {single['changed_with_open_mr']:>4}   (the 409 names it: 1 PUT)")
     print(f"  naive per-file approach, changed        {single['naive_per_file_changed']:>4}   (2 per file)")
     print(f"\nfleet of {args.repos} repositories, concurrency {args.concurrency}:")
     for label, run in many.items():
