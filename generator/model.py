@@ -22,8 +22,16 @@ class Model:
 
 @dataclass(frozen=True)
 class Registry:
-    provider: str  # gitlab | oci
+    provider: str  # gitlab | ecr | gar | oci
     image: str  # repository, no tag
+    aws_region: str = ""  # ecr
+    aws_role_arn: str = ""  # ecr: assumed with the CI job's OIDC token
+    gcp_provider: str = ""  # gar: workload identity provider
+    gcp_service_account: str = ""  # gar
+
+    @property
+    def host(self) -> str:
+        return self.image.split("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -53,12 +61,35 @@ class Autoscaling:
 
 
 @dataclass(frozen=True)
+class Scheduling:
+    cloud: str  # eks | gke | any
+    gpu_type: str
+    spot: bool
+    node_selector: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class PayloadLogging:
+    bootstrap_servers: str
+    topic: str
+    mode: str  # all | request | response
+
+
+@dataclass(frozen=True)
 class Serving:
-    runtime: str
+    runtime: str  # kserve | seldon | bentoml
+    deployment_mode: str  # serverless | raw (kserve)
     port: int
     health_path: str
     resources: Resources
     autoscaling: Autoscaling
+    scheduling: Scheduling
+    payload_logging: PayloadLogging | None
+
+    @property
+    def runtime_key(self) -> str:
+        """The runtime plugin: kserve-serverless, kserve-raw, seldon or bentoml."""
+        return f"kserve-{self.deployment_mode}" if self.runtime == "kserve" else self.runtime
 
 
 @dataclass(frozen=True)
@@ -135,8 +166,13 @@ class Environment:
     approval: str  # auto | manual
     production: bool
     replicas: int
-    strategy: str  # rolling | canary
+    strategy: str  # rolling | canary | shadow | blueGreen
     steps: tuple[CanaryStep, ...]  # empty unless canary; the last weight is 100
+    duration: str  # how long a shadow or blue-green preview is observed
+
+    @property
+    def duration_seconds(self) -> int:
+        return duration_seconds(self.duration)
 
     @property
     def manual(self) -> bool:
@@ -169,18 +205,21 @@ class Deploy:
     environments: tuple[Environment, ...]
     automatic_rollback: bool
     manual_rollback: bool
+    case: str = "new-capability"
 
 
 @dataclass(frozen=True)
 class SLO:
     name: str
-    signal: str  # latency | errorRate
+    signal: str  # see SIGNALS in the schema: latency, errorRate, throughput, ..., custom
     percentile: float | None
     threshold: float
     window: str
     for_: str
     severity: str
     runbook: str
+    operator: str = "above"  # breach when the value is above (or below) the threshold
+    query: str = ""  # custom signals: PromQL with $selector
 
 
 @dataclass(frozen=True)
@@ -188,6 +227,7 @@ class Monitoring:
     prometheus_url: str
     rule_selector: tuple[tuple[str, str], ...]
     slos: tuple[SLO, ...]
+    dashboard: bool = True
 
 
 @dataclass(frozen=True)

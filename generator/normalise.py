@@ -22,8 +22,10 @@ from generator.model import (
     Model,
     ModelValidation,
     Monitoring,
+    PayloadLogging,
     Registry,
     Resources,
+    Scheduling,
     Security,
     Serving,
     Spec,
@@ -31,8 +33,12 @@ from generator.model import (
     Threshold,
 )
 from generator.rules import slo_name
+from generator.strategies import effective_strategy, runtime_key
 
 DEFAULT_CANARY_STEPS = ({"weight": 10, "pause": "5m"}, {"weight": 50, "pause": "10m"}, {"weight": 100})
+DEFAULT_OBSERVATION = "30m"
+# Signals that fail when they drop: too little traffic or data is the problem.
+BREACH_BELOW = ("throughput", "inputVolume")
 
 
 def spec_digest(data: Any) -> str:
@@ -56,26 +62,42 @@ def normalise(data: dict[str, Any], source: str) -> Spec:
             requirements=build.get("requirements", "requirements.txt"),
             source=build.get("source", "src"),
             entrypoint=tuple(build.get("entrypoint", ("python", "-m", meta["name"].replace("-", "_") + ".serve"))),
-            registry=Registry(build["registry"].get("provider", "gitlab"), build["registry"]["image"]),
+            registry=_registry(build["registry"]),
         ),
         serving=_serving(serving),
         ci=_ci(ci, build["baseImage"]),
-        deploy=_deploy(data["deploy"], meta, serving.get("autoscaling", {}).get("minReplicas", 1)),
+        deploy=_deploy(data["deploy"], meta, serving.get("autoscaling", {}).get("minReplicas", 1),
+                       runtime_key(serving), bool(data.get("monitoring", {}).get("slos"))),
         monitoring=_monitoring(data.get("monitoring", {})),
     )
+
+
+def _registry(registry: dict[str, Any]) -> Registry:
+    aws, gcp = registry.get("aws", {}), registry.get("gcp", {})
+    return Registry(registry.get("provider", "gitlab"), registry["image"], aws.get("region", ""),
+                    aws.get("roleArn", ""), gcp.get("workloadIdentityProvider", ""), gcp.get("serviceAccount", ""))
 
 
 def _serving(serving: dict[str, Any]) -> Serving:
     res = serving.get("resources", {})
     scaling = serving.get("autoscaling", {})
     cpu, memory = res.get("cpu", "500m"), res.get("memory", "1Gi")
+    scheduling = serving.get("scheduling", {})
+    logging = serving.get("payloadLogging")
     return Serving(
         runtime=serving.get("runtime", "kserve"),
+        deployment_mode=serving.get("deploymentMode", "serverless") if serving.get("runtime", "kserve") == "kserve"
+        else "",
         port=serving.get("port", 8080),
         health_path=serving.get("healthPath", "/healthz"),
         resources=Resources(cpu, memory, res.get("cpuLimit", cpu), res.get("memoryLimit", memory), res.get("gpu", 0)),
         autoscaling=Autoscaling(scaling.get("minReplicas", 1), scaling.get("maxReplicas", 3),
                                 scaling.get("metric", "concurrency"), scaling.get("target", 10)),
+        scheduling=Scheduling(scheduling.get("cloud", "any"), scheduling.get("gpuType", ""),
+                              scheduling.get("spot", False),
+                              tuple(sorted((str(k), str(v)) for k, v in scheduling.get("nodeSelector", {}).items()))),
+        payload_logging=None if logging is None else PayloadLogging(logging["bootstrapServers"], logging["topic"],
+                                                                    logging.get("mode", "all")),
     )
 
 
@@ -114,24 +136,27 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
     )
 
 
-def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int) -> Deploy:
+def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int, runtime: str, has_slos: bool) -> Deploy:
     argocd = deploy.get("argocd", {})
     server = argocd.get("server", "https://kubernetes.default.svc")
     rollback = deploy.get("rollback", {})
     raw_envs = deploy["environments"]
     envs = []
+    case = deploy.get("case", "new-capability")
     for i, env in enumerate(raw_envs):
-        strategy = env.get("strategy", {"type": "rolling"})
+        production = env.get("production", i == len(raw_envs) - 1)
+        strategy = effective_strategy(env, case, production, has_slos, runtime)
         steps = strategy.get("steps", DEFAULT_CANARY_STEPS) if strategy["type"] == "canary" else ()
         envs.append(Environment(
             name=env["name"],
             namespace=env.get("namespace", f"{meta['name']}-{env['name']}"),
             cluster=env.get("cluster", server),
             approval=env.get("approval", "auto"),
-            production=env.get("production", i == len(raw_envs) - 1),
+            production=production,
             replicas=env.get("replicas", min_replicas),
             strategy=strategy["type"],
             steps=tuple(CanaryStep(s["weight"], s.get("pause")) for s in steps),
+            duration=strategy.get("duration", DEFAULT_OBSERVATION),
         ))
     gitops = deploy["gitops"]
     return Deploy(
@@ -140,6 +165,7 @@ def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int) -> 
         environments=tuple(envs),
         automatic_rollback=rollback.get("automatic", True),
         manual_rollback=rollback.get("manual", True),
+        case=case,
     )
 
 
@@ -158,5 +184,8 @@ def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
             for_=slo.get("for", "5m"),
             severity=slo.get("severity", "warning"),
             runbook=slo.get("runbook", ""),
+            operator=slo.get("operator", "below" if slo["signal"] in BREACH_BELOW else "above"),
+            query=slo.get("query", ""),
         ) for slo in monitoring.get("slos", ())),
+        dashboard=monitoring.get("dashboard", True),
     )

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.errors import Problem, SpecError
-from generator.loader import LoadedSpec
+from generator.loader import LoadedSpec, PathKey
+from generator.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME, effective_strategy, runtime_key
 from generator.validation import problem_at
 
 
 def check_rules(spec: LoadedSpec) -> None:
-    problems = list(_environments(spec)) + list(_autoscaling(spec)) + list(_slos(spec))
+    problems = [*_environments(spec), *_serving(spec), *_autoscaling(spec), *_slos(spec)]
     if problems:
         raise SpecError(problems=problems)
 
@@ -19,6 +20,8 @@ def check_rules(spec: LoadedSpec) -> None:
 def _environments(spec: LoadedSpec) -> Iterator[Problem]:
     envs: list[dict[str, Any]] = spec.data["deploy"]["environments"]
     has_slos = bool(spec.data.get("monitoring", {}).get("slos"))
+    runtime = runtime_key(spec.data["serving"])
+    case = spec.data["deploy"].get("case", "new-capability")
     seen: dict[str, int] = {}
     for i, env in enumerate(envs):
         base = ("deploy", "environments", i)
@@ -27,34 +30,59 @@ def _environments(spec: LoadedSpec) -> Iterator[Problem]:
                              f"(first as deploy.environments[{seen[env['name']]}])",
                              "environment names must be unique", "unique-environment")
         seen.setdefault(env["name"], i)
-        strategy = env.get("strategy", {"type": "rolling"})
+        production = env.get("production", i == len(envs) - 1)
+        strategy = effective_strategy(env, case, production, has_slos, runtime)
+        kind = strategy["type"]
+        where = (*base, "strategy", "type") if "strategy" in env else ("deploy", "case")
+        if kind not in STRATEGIES_BY_RUNTIME[runtime]:
+            yield problem_at(spec, where, f"the {runtime} runtime cannot run a {kind} deployment",
+                             RUNTIME_HINT[kind], "strategy-runtime")
+        if kind in NEEDS_ANALYSIS and not has_slos:
+            yield problem_at(spec, where, f"a {kind} deployment needs at least one SLO to analyse",
+                             "add monitoring.slos, e.g. - {signal: errorRate, threshold: 0.01}", "needs-slo")
+        if "duration" in strategy and kind not in ("shadow", "blueGreen"):
+            yield problem_at(spec, (*base, "strategy", "duration"), "duration is only used by shadow and blueGreen",
+                             "delete it (canary steps have their own pauses)", "duration-without-preview", key=True)
         steps = strategy.get("steps")
-        if strategy["type"] == "rolling":
+        if kind != "canary":
             if steps is not None:
                 yield problem_at(spec, (*base, "strategy", "steps"), "steps are only used by the canary strategy",
                                  "set strategy.type: canary, or delete steps", "steps-without-canary", key=True)
             continue
-        if not has_slos:
-            yield problem_at(spec, (*base, "strategy", "type"),
-                             "a canary needs at least one SLO to analyse between its steps",
-                             "add monitoring.slos, e.g. - {signal: errorRate, threshold: 0.01}", "canary-needs-slo")
-        for j, step in enumerate(steps or []):
-            where = (*base, "strategy", "steps", j)
-            if j and step["weight"] <= steps[j - 1]["weight"]:
-                yield problem_at(spec, (*where, "weight"),
-                                 f"weight {step['weight']} does not increase on the previous step's "
-                                 f"{steps[j - 1]['weight']}", "canary weights must increase step by step",
-                                 "canary-weights")
-            last = j == len(steps) - 1
-            if last and step["weight"] != 100:
-                yield problem_at(spec, (*where, "weight"), f"the last step sends {step['weight']}% of traffic; "
-                                 "it must send 100", "end the steps with - weight: 100", "canary-last-step")
-            if last and "pause" in step:
-                yield problem_at(spec, (*where, "pause"), "the last step has nothing to wait for",
-                                 "delete its pause", "canary-last-pause", key=True)
-            if not last and "pause" not in step:
-                yield problem_at(spec, where, "this step needs a pause to observe the canary",
-                                 "add pause: 10m (or another duration)", "canary-pause")
+        yield from _steps(spec, base, steps or [])
+
+
+def _steps(spec: LoadedSpec, base: PathKey, steps: list[dict[str, Any]]) -> Iterator[Problem]:
+    for j, step in enumerate(steps):
+        where = (*base, "strategy", "steps", j)
+        if j and step["weight"] <= steps[j - 1]["weight"]:
+            yield problem_at(spec, (*where, "weight"),
+                             f"weight {step['weight']} does not increase on the previous step's "
+                             f"{steps[j - 1]['weight']}", "canary weights must increase step by step",
+                             "canary-weights")
+        last = j == len(steps) - 1
+        if last and step["weight"] != 100:
+            yield problem_at(spec, (*where, "weight"), f"the last step sends {step['weight']}% of traffic; "
+                             "it must send 100", "end the steps with - weight: 100", "canary-last-step")
+        if last and "pause" in step:
+            yield problem_at(spec, (*where, "pause"), "the last step has nothing to wait for",
+                             "delete its pause", "canary-last-pause", key=True)
+        if not last and "pause" not in step:
+            yield problem_at(spec, where, "this step needs a pause to observe the canary",
+                             "add pause: 10m (or another duration)", "canary-pause")
+
+
+def _serving(spec: LoadedSpec) -> Iterator[Problem]:
+    serving = spec.data["serving"]
+    runtime = runtime_key(serving)
+    if "deploymentMode" in serving and serving.get("runtime", "kserve") != "kserve":
+        yield problem_at(spec, ("serving", "deploymentMode"), "deploymentMode is a KServe setting",
+                         "delete it, or set serving.runtime: kserve", "mode-without-kserve", key=True)
+    if serving.get("autoscaling", {}).get("minReplicas", 1) == 0 and runtime != "kserve-serverless":
+        yield problem_at(spec, ("serving", "autoscaling", "minReplicas"),
+                         f"scale to zero needs KServe in serverless mode, not {runtime}",
+                         "set minReplicas: 1, or serving.runtime: kserve with deploymentMode: serverless",
+                         "scale-to-zero")
 
 
 def _autoscaling(spec: LoadedSpec) -> Iterator[Problem]:

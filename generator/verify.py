@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -157,15 +158,40 @@ def _check_kubernetes(path: str, doc: Any, paths: set[str]) -> Iterator[str]:
         return
     group, _, version = api_version.rpartition("/")
     relative = f"{group}/{kind.lower()}_{version}.json"
-    if not group or not (schemas_dir() / "vendor" / relative).is_file():
+    if group and (schemas_dir() / "vendor" / relative).is_file():  # a custom resource
+        error = _best_error(_schema_validator(relative, close_root=True), doc)
+        if error:
+            yield f"{kind} schema ({relative}): {error}"
+        error = _best_error(_schema_validator("kubernetes/objectmeta.json"), doc.get("metadata", {}))
+        if error:
+            yield f"{kind} metadata: {error}"
+        return
+    core = _core_schema(group, version, kind)
+    if core is None:
         yield f"no schema for {api_version} {kind}: mlopsgen renders only kinds it can verify"
         return
-    error = _best_error(_schema_validator(relative, close_root=True), doc)
+    # the root is closed and metadata is part of the schema (ObjectMeta under $defs)
+    error = _best_error(_schema_validator(core), doc)
     if error:
-        yield f"{kind} schema ({relative}): {error}"
-    error = _best_error(_schema_validator("kubernetes/objectmeta.json"), doc.get("metadata", {}))
-    if error:
-        yield f"{kind} metadata: {error}"
+        yield f"{kind} schema ({core}): {error}"
+
+
+# A built-in API group: the core group "", a group without a dot (apps, autoscaling, batch, policy)
+# or one under k8s.io (networking.k8s.io, rbac.authorization.k8s.io). CRD groups always have a dot
+# and may not use k8s.io without Kubernetes' approval.
+_BUILTIN_GROUP = re.compile(r"[a-z0-9-]*|[a-z0-9.-]+\.k8s\.io")
+_API_VERSION = re.compile(r"v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+
+
+def _core_schema(group: str, version: str, kind: str) -> str | None:
+    """schemas/vendor/ path of a core kind's schema, extracted from kubernetes-validate's strict set by
+    .ci/extract-core-schemas: kubernetes/<kind lowercased>_<apiVersion with "/" as "-">.json, e.g.
+    kubernetes/service_v1.json, kubernetes/deployment_apps-v1.json. None when there is none."""
+    if not (_BUILTIN_GROUP.fullmatch(group) and _API_VERSION.fullmatch(version) and _KIND.fullmatch(kind)):
+        return None
+    relative = f"kubernetes/{kind.lower()}_{group + '-' if group else ''}{version}.json"
+    return relative if (schemas_dir() / "vendor" / relative).is_file() else None
 
 
 def _check_kustomization(path: str, doc: dict[str, Any], paths: set[str]) -> Iterator[str]:
