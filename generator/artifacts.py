@@ -34,6 +34,7 @@ class PlannedArtifact:
     context: dict[str, Any] = field(default_factory=dict, compare=False)
     seed: bool = False  # state file: created when missing, never overwritten by render
     executable: bool = False
+    literal: str | None = None  # content made by code, not a blueprint (state seeds): no marker
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True, metavar="ENV")
     p.add_argument("--image-tag", required=True, metavar="TAG")
     p.add_argument("--traffic", type=int, default=100, metavar="PERCENT",
-                   help="share of traffic for the new version; below 100 makes it a canary (default 100)")
+                   help="share of traffic for the new version: below 100 a canary, 0 a blue-green preview "
+                   "(kserve serverless) (default 100)")
+    p.add_argument("--shadow", action="store_true",
+                   help="mirror traffic to the new version without serving its answers (seldon)")
     _add_release_location(p)
     _add_format(p)
 

@@ -16,12 +16,18 @@ from typing import Any, Protocol
 import yaml
 
 from generator.errors import UserError
+from generator.runtimes.release_state import (
+    CAN_PREVIEW,
+    CAN_SHADOW,
+    CONTROLLER_DRIVEN,
+    RELEASE_OPS,
+    ReleaseState,
+    release_ops,
+)
 from generator.writer import write_atomically
 
 RELEASE_FILE = "release.yaml"
 HISTORY_FILE = "release-history.yaml"
-IMAGE_PATH = "/spec/predictor/containers/0/image"
-TRAFFIC_PATH = "/spec/predictor/canaryTrafficPercent"
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag
 
 
@@ -29,9 +35,10 @@ IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OC
 class Release:
     action: str  # promote | rollback
     image: str
-    traffic: int
+    traffic: int  # the new image's share: 100 once fully promoted
     replaces: str  # the image that served before
     rolled_back: str = ""  # on rollback: the image that was taken out
+    shadow: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ class Outcome:
         r = self.release
         if r.action == "rollback":
             return f"roll back {self.env}: {r.rolled_back} -> last known-good {r.image}"
-        return f"promote {r.image} to {self.env} ({r.traffic}%), replacing {r.replaces}"
+        share = "shadow" if r.shadow else f"{r.traffic}%"
+        return f"promote {r.image} to {self.env} ({share}), replacing {r.replaces}"
 
 
 class ReleaseStore(Protocol):
@@ -70,76 +78,101 @@ class DirectoryStore:
 
     def environments(self) -> list[str]:
         overlays = self.root / "overlays"
-        return sorted(p.name for p in overlays.glob("*") if (p / RELEASE_FILE).is_file()) if overlays.is_dir() else []
+        return sorted(p.name for p in overlays.glob("*") if (p / HISTORY_FILE).is_file()) if overlays.is_dir() else []
 
     def write(self, outcome: Outcome) -> None:
         for path, data in sorted(outcome.files.items()):
             write_atomically(self.root / path, data)
 
 
-def _load(store: ReleaseStore, env: str) -> tuple[str, int, list[Release]]:
-    release_path, history_path = f"overlays/{env}/{RELEASE_FILE}", f"overlays/{env}/{HISTORY_FILE}"
-    release = store.read(release_path)
-    if release is None:
+@dataclass(frozen=True)
+class History:
+    runtime: str
+    current: ReleaseState
+    releases: list[Release]
+
+
+def _load(store: ReleaseStore, env: str) -> History:
+    history_path = f"overlays/{env}/{HISTORY_FILE}"
+    raw_history = store.read(history_path)
+    if raw_history is None:
         known = store.environments()
-        raise UserError(f"no environment '{env}' (no overlays/{env}/{RELEASE_FILE})",
+        raise UserError(f"no environment '{env}' (no overlays/{env}/{HISTORY_FILE})",
                         f"known environments: {', '.join(known)}" if known else
                         "run `mlopsgen render` first, and point --dir at the model's GitOps directory")
     try:
-        ops: Any = yaml.safe_load(release)
-        image = next(op["value"] for op in ops if op.get("path") == IMAGE_PATH)
-        traffic = next((op["value"] for op in ops if op.get("path") == TRAFFIC_PATH), 100)
-    except (yaml.YAMLError, TypeError, AttributeError, StopIteration, KeyError):
-        raise UserError(f"{release_path} is not a release file written by mlopsgen",
+        raw: Any = yaml.safe_load(raw_history)
+        runtime = str(raw["runtime"])
+        if runtime not in RELEASE_OPS:
+            raise KeyError(runtime)
+        current = ReleaseState(**raw["current"])
+        releases = [Release(**entry) for entry in raw.get("releases") or []]
+    except (yaml.YAMLError, TypeError, KeyError, AttributeError):
+        raise UserError(f"{history_path} is not a release history written by mlopsgen",
                         "restore it from git history") from None
-    raw_history = store.read(history_path)
-    try:
-        raw: Any = yaml.safe_load(raw_history) if raw_history else {}
-        entries = [Release(**entry) for entry in (raw or {}).get("releases", [])]
-    except (yaml.YAMLError, TypeError, AttributeError):
-        raise UserError(f"{history_path} is damaged", "restore it from git history") from None
-    return str(image), int(traffic), entries
+    return History(runtime, current, releases)
 
 
-def promote(store: ReleaseStore, env: str, tag: str, traffic: int) -> Outcome:
-    if not 1 <= traffic <= 100:
-        raise UserError(f"--traffic {traffic} is outside 1..100")
+def promote(store: ReleaseStore, env: str, tag: str, traffic: int, shadow: bool = False) -> Outcome:
+    if not 0 <= traffic <= 100:
+        raise UserError(f"--traffic {traffic} is outside 0..100")
     if not IMAGE_TAG.fullmatch(tag):
         raise UserError(f"{tag!r} is not an image tag",
                         "a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
-    image, old_traffic, entries = _load(store, env)
-    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-    new_image = f"{repository}:{tag}"
-    if (new_image, traffic) == (image, old_traffic):
-        return Outcome(env, Release("promote", new_image, traffic, image), changed=False, files={})
-    # during a canary the previous step's image is the new one: what it replaces stays the same
-    continuing = entries and entries[-1].image == new_image and old_traffic < 100
-    replaces = entries[-1].replaces if continuing else image
-    release = Release("promote", new_image, traffic, replaces)
-    return Outcome(env, release, changed=True, files=_files(env, release, [*entries, release]))
+    history = _load(store, env)
+    runtime, state = history.runtime, history.current
+    if runtime in CONTROLLER_DRIVEN and (traffic < 100 or shadow):
+        raise UserError(f"{env} runs on {runtime}: Argo Rollouts carries out the steps itself",
+                        "promote with --traffic 100 (the default)")
+    if shadow and runtime not in CAN_SHADOW:
+        raise UserError(f"{runtime} cannot mirror traffic", "shadow deployments need the seldon runtime")
+    if traffic == 0 and not shadow and runtime not in CAN_PREVIEW:
+        raise UserError(f"{runtime} has no 0 % preview", "a blue-green preview needs kserve in serverless mode")
+    repository = state.stable.rsplit(":", 1)[0] if ":" in state.stable.rsplit("/", 1)[-1] else state.stable
+    image = f"{repository}:{tag}"
+    if traffic == 100 and not shadow:
+        new = ReleaseState(image)
+    else:
+        new = ReleaseState(state.stable, image, 0 if shadow else traffic, shadow)
+    release = Release("promote", image, traffic, state.stable, shadow=shadow)
+    if new == state:
+        return Outcome(env, release, changed=False, files={})
+    return Outcome(env, release, changed=True, files=_files(env, runtime, new, [*history.releases, release]))
 
 
 def rollback(store: ReleaseStore, env: str) -> Outcome:
-    image, _traffic, entries = _load(store, env)
-    bad = {e.rolled_back for e in entries if e.rolled_back} | {image}
-    good = next((e.image for e in reversed(entries) if e.traffic == 100 and e.image not in bad), None)
-    if good is None:
-        good = next((e.replaces for e in entries if e.replaces not in bad), None)
-    if good is None:
-        raise UserError(f"{env} has no earlier known-good version to roll back to",
-                        f"history: overlays/{env}/{HISTORY_FILE}")
-    release = Release("rollback", good, 100, image, rolled_back=image)
-    return Outcome(env, release, changed=True, files=_files(env, release, [*entries, release]))
+    history = _load(store, env)
+    state = history.current
+    if state.candidate:  # a canary, shadow or preview in progress: drop the candidate
+        release = Release("rollback", state.stable, 100, state.candidate, rolled_back=state.candidate)
+        new = ReleaseState(state.stable)
+    else:
+        bad = {e.rolled_back for e in history.releases if e.rolled_back} | {state.stable}
+        fully = [e for e in history.releases if e.traffic == 100 and not e.shadow]
+        good = next((e.image for e in reversed(fully) if e.image not in bad), None)
+        if good is None:
+            good = next((e.replaces for e in reversed(history.releases) if e.replaces not in bad), None)
+        if good is None:
+            raise UserError(f"{env} has no earlier known-good version to roll back to",
+                            f"history: overlays/{env}/{HISTORY_FILE}")
+        release = Release("rollback", good, 100, state.stable, rolled_back=state.stable)
+        new = ReleaseState(good)
+    return Outcome(env, release, changed=True,
+                   files=_files(env, history.runtime, new, [*history.releases, release]))
 
 
-def _files(env: str, release: Release, entries: list[Release]) -> dict[str, bytes]:
-    ops: list[dict[str, Any]] = [{"op": "replace", "path": IMAGE_PATH, "value": release.image}]
-    if release.traffic < 100:
-        ops.append({"op": "add", "path": TRAFFIC_PATH, "value": release.traffic})
-    header = (f"# Release state of {env}: written by `mlopsgen {release.action}`, applied by Argo CD.\n"
+def history_text(env: str, runtime: str, state: ReleaseState, releases: list[Release]) -> str:
+    body = {"runtime": runtime, "current": asdict(state), "releases": [asdict(e) for e in releases]}
+    return (f"# Releases of {env}, oldest first, and what runs now. Written by mlopsgen promote / rollback.\n"
+            + yaml.safe_dump(body, sort_keys=False))
+
+
+def release_text(env: str, runtime: str, state: ReleaseState) -> str:
+    header = (f"# Release state of {env}: written by `mlopsgen promote` / `rollback`, applied by Argo CD.\n"
               f"# History: {HISTORY_FILE}. Change it with mlopsgen promote / rollback, not by hand.\n")
-    patch = header + yaml.safe_dump(ops, sort_keys=False, default_flow_style=False)
-    log = (f"# Every promotion and rollback of {env}, oldest first.\n"
-           + yaml.safe_dump({"releases": [asdict(e) for e in entries]}, sort_keys=False))
-    return {f"overlays/{env}/{RELEASE_FILE}": patch.encode("utf-8"),
-            f"overlays/{env}/{HISTORY_FILE}": log.encode("utf-8")}
+    return header + yaml.safe_dump(release_ops(runtime, state), sort_keys=False, default_flow_style=False)
+
+
+def _files(env: str, runtime: str, state: ReleaseState, releases: list[Release]) -> dict[str, bytes]:
+    return {f"overlays/{env}/{RELEASE_FILE}": release_text(env, runtime, state).encode("utf-8"),
+            f"overlays/{env}/{HISTORY_FILE}": history_text(env, runtime, state, releases).encode("utf-8")}

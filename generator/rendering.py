@@ -103,6 +103,9 @@ def environment() -> jinja2.Environment:
 
 
 def render(spec: Spec, planned: PlannedArtifact) -> RenderedFile:
+    if planned.literal is not None:
+        return RenderedFile(planned.path, planned.literal, planned.syntax, planned.origin, planned.seed,
+                            planned.executable)
     template = environment().get_template(planned.blueprint)
     body = template.render(spec=spec, **planned.context)
     body = "\n".join(line.rstrip() for line in body.split("\n"))

@@ -149,6 +149,8 @@ def _check_kubernetes(path: str, doc: Any, paths: set[str]) -> Iterator[str]:
                     and isinstance(op.get("path"), str) and op["path"].startswith("/")):
                 yield f"patch operation {i} is not a JSON patch operation"
         return
+    if isinstance(doc, dict) and "kind" not in doc and not ("apiVersion" in doc and "metadata" in doc):
+        return  # plain data (release history), not a Kubernetes object: as kubectl and check-artifacts see it
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
         yield "a Kubernetes manifest must be a mapping with apiVersion and kind"
         return

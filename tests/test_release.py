@@ -11,7 +11,9 @@ import pytest
 import yaml
 from conftest import FRAUD_IMAGE, Project, snapshot
 
-from generator.release import HISTORY_FILE, IMAGE_PATH, RELEASE_FILE, TRAFFIC_PATH
+from generator.release import HISTORY_FILE, RELEASE_FILE
+from generator.runtimes.release_state import KSERVE_IMAGE as IMAGE_PATH
+from generator.runtimes.release_state import KSERVE_TRAFFIC as TRAFFIC_PATH
 
 INITIAL = f"{FRAUD_IMAGE}:2.3.0"
 
@@ -41,10 +43,10 @@ def test_promote_writes_release_and_history(rendered_fraud: Project, cli) -> Non
     assert ops(rendered_fraud, "staging") == {IMAGE_PATH: f"{FRAUD_IMAGE}:abc123"}
     assert releases(rendered_fraud, "staging") == [
         {"action": "promote", "image": f"{FRAUD_IMAGE}:abc123", "traffic": 100, "replaces": INITIAL,
-         "rolled_back": ""}]
+         "rolled_back": "", "shadow": False}]
     # the other environment is untouched
     assert ops(rendered_fraud, "production") == {IMAGE_PATH: INITIAL}
-    assert not (rendered_fraud.gitops / "overlays/production" / HISTORY_FILE).exists()
+    assert releases(rendered_fraud, "production") == []  # seeded, no release yet
 
 
 def test_canary_then_full_promotion(rendered_fraud: Project, cli) -> None:
@@ -97,7 +99,7 @@ def test_rollback_restores_last_good_version(rendered_fraud: Project, cli) -> No
     assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v1"}
     last = releases(rendered_fraud, "production")[-1]
     assert last == {"action": "rollback", "image": f"{FRAUD_IMAGE}:v1", "traffic": 100,
-                    "replaces": f"{FRAUD_IMAGE}:v2", "rolled_back": f"{FRAUD_IMAGE}:v2"}
+                    "replaces": f"{FRAUD_IMAGE}:v2", "rolled_back": f"{FRAUD_IMAGE}:v2", "shadow": False}
 
 
 def test_second_rollback_does_not_return_to_the_bad_version(rendered_fraud: Project, cli) -> None:
@@ -153,12 +155,12 @@ def test_tag_with_characters_docker_refuses_is_refused(rendered_fraud: Project, 
     assert promote(cli, rendered_fraud, "staging", tag).code == 1
 
 
-@pytest.mark.parametrize("traffic", ["0", "101", "-5"])
-def test_traffic_outside_1_to_100_is_refused(rendered_fraud: Project, cli, traffic: str) -> None:
+@pytest.mark.parametrize("traffic", ["101", "-5"])
+def test_traffic_outside_0_to_100_is_refused(rendered_fraud: Project, cli, traffic: str) -> None:
     before = snapshot(rendered_fraud.out)
     result = promote(cli, rendered_fraud, "staging", "abc123", "--traffic", traffic)
     assert result.code == 1
-    assert "outside 1..100" in result.err
+    assert "outside 0..100" in result.err
     assert snapshot(rendered_fraud.out) == before
 
 
@@ -185,7 +187,7 @@ def test_promote_finds_the_gitops_dir_from_the_spec(rendered_fraud: Project, cli
 
 
 def test_damaged_release_file_is_reported(rendered_fraud: Project, cli) -> None:
-    (rendered_fraud.gitops / "overlays/staging" / RELEASE_FILE).write_text("just: a mapping\n")
+    (rendered_fraud.gitops / "overlays/staging" / HISTORY_FILE).write_text("just: a mapping\n")
     result = promote(cli, rendered_fraud, "staging", "abc123")
     assert result.code == 1
-    assert "is not a release file written by mlopsgen" in result.err
+    assert "is not a release history written by mlopsgen" in result.err

@@ -16,7 +16,9 @@ from generator.writer import MANIFEST, write_atomically
 
 RELEASE_STAGING = f"{FRAUD_GITOPS}/overlays/staging/release.yaml"
 RELEASE_PRODUCTION = f"{FRAUD_GITOPS}/overlays/production/release.yaml"
-STATE_FILES = {RELEASE_STAGING, RELEASE_PRODUCTION}
+STATE_FILES = {RELEASE_STAGING, RELEASE_PRODUCTION,
+               f"{FRAUD_GITOPS}/overlays/staging/release-history.yaml",
+               f"{FRAUD_GITOPS}/overlays/production/release-history.yaml"}
 
 
 def render_json(cli, project: Project, *extra: str) -> dict[str, str]:
@@ -93,7 +95,7 @@ def test_removed_environment_deletes_its_files(rendered_fraud: Project, cli) -> 
     assert not [p for p in manifest["files"] + manifest["state"] if "production" in p]
     assert actions[MANIFEST] == "update"
     # render never deletes release state: only promote/rollback own it
-    assert files_under(rendered_fraud.out / overlay) <= {"release.yaml"}
+    assert files_under(rendered_fraud.out / overlay) <= {"release.yaml", "release-history.yaml"}
     assert (rendered_fraud.out / f"{FRAUD_GITOPS}/overlays/staging/kustomization.yaml").is_file()
 
 
@@ -105,7 +107,9 @@ def test_deleting_files_removes_directories_left_empty(rendered_fraud: Project, 
     assert not (rendered_fraud.gitops / "base").exists()
     assert not (rendered_fraud.gitops / "argocd").exists()
     # only the release state stays behind
-    assert files_under(rendered_fraud.gitops) == {"overlays/staging/release.yaml", "overlays/production/release.yaml"}
+    assert files_under(rendered_fraud.gitops) == {
+        f"overlays/{env}/{name}" for env in ("staging", "production")
+        for name in ("release.yaml", "release-history.yaml")}
 
 
 def test_orphan_without_marker_is_not_deleted(rendered_fraud: Project, cli) -> None:
@@ -187,7 +191,7 @@ def test_json_output_lists_every_file_with_its_action(rendered_fraud: Project, c
     assert files[RELEASE_PRODUCTION] == "keep"
     assert files[f"{FRAUD_GITOPS}/base/inferenceservice.yaml"] == "update"
     assert sum(payload["summary"].values()) == len(files)
-    assert payload["summary"]["create"] == 1 and payload["summary"]["keep"] == 2
+    assert payload["summary"]["create"] == 1 and payload["summary"]["keep"] == 4
 
 
 def test_release_script_is_executable_and_no_temp_files_remain(rendered_fraud: Project) -> None:

@@ -49,7 +49,7 @@ def _gitops_dir(args: argparse.Namespace) -> Path:
 def _apply(args: argparse.Namespace) -> Outcome:
     def outcome_for(store: ReleaseStore) -> Outcome:
         if args.command == "promote":
-            return promote(store, args.env, args.image_tag, args.traffic)
+            return promote(store, args.env, args.image_tag, args.traffic, args.shadow)
         return rollback(store, args.env)
 
     if not args.gitlab_url:
@@ -91,6 +91,8 @@ def _report(args: argparse.Namespace, outcome: Outcome) -> int:
         print(f"{outcome.env}: already at {r.image} ({r.traffic}%)")
     elif r.action == "rollback":
         print(f"{outcome.env}: rolled back from {r.rolled_back} to last known-good {r.image}")
+    elif r.shadow:
+        print(f"{outcome.env}: {r.image} shadows {r.replaces} (mirrored traffic, answers not served)")
     else:
         print(f"{outcome.env}: {r.image} at {r.traffic}% (previous: {r.replaces})")
     return EXIT_OK

@@ -26,4 +26,4 @@ def all_targets() -> tuple[Target, ...]:
     from generator.targets import docker, gitlab, gitops, jenkins, release_script
 
     return (gitlab.GitLabCI(), jenkins.Jenkins(), release_script.ReleaseScript(), docker.Docker(),
-            gitops.ArgoCDKServe())
+            gitops.ArgoCDGitOps())

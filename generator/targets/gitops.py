@@ -1,4 +1,6 @@
-"""GitOps manifests: kustomize base + overlays with a KServe InferenceService, monitoring, Argo CD."""
+"""GitOps manifests: a kustomize base with the runtime's serving objects and a ServiceMonitor,
+an overlay per environment (sizing, release state, SLO alerts, analysis, dashboard, rollout),
+and the Argo CD Applications and AppProject. The serving runtime is a plugin (generator/runtimes)."""
 
 from __future__ import annotations
 
@@ -7,47 +9,69 @@ from dataclasses import dataclass
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
 from generator.promql import slo_queries
+from generator.release import history_text, release_text
+from generator.runtimes import Kind, runtime_for
+from generator.runtimes.release_state import ReleaseState
 
 
 def initial_image(spec: Spec) -> str:
     return f"{spec.build.registry.image}:{spec.model.version}"
 
 
+def _yaml(path: str, blueprint: str, origin: str, **context: object) -> PlannedArtifact:
+    return PlannedArtifact(path, blueprint, Syntax.YAML, origin, dict(context))
+
+
 @dataclass(frozen=True)
-class ArgoCDKServe:
+class ArgoCDGitOps:
     name: str = "gitops"
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
+        runtime = runtime_for(spec)
         root = spec.deploy.gitops.path
-        image = {"image": initial_image(spec)}
-        files = [
-            PlannedArtifact(f"{root}/base/kustomization.yaml", "gitops/base/kustomization.yaml.j2", Syntax.YAML,
-                            "deploy"),
-            PlannedArtifact(f"{root}/base/inferenceservice.yaml", "gitops/base/inferenceservice.yaml.j2",
-                            Syntax.YAML, "serving", image),
-            PlannedArtifact(f"{root}/base/servicemonitor.yaml", "gitops/base/servicemonitor.yaml.j2", Syntax.YAML,
-                            "monitoring"),
-            PlannedArtifact(f"{root}/argocd/kustomization.yaml", "gitops/argocd/kustomization.yaml.j2",
-                            Syntax.YAML, "deploy.environments"),
-            PlannedArtifact(f"{root}/argocd/appproject.yaml", "gitops/argocd/appproject.yaml.j2", Syntax.YAML,
-                            "deploy.argocd"),
+        image = initial_image(spec)
+        base = runtime.base(spec, root, image)
+        files = base + [
+            _yaml(f"{root}/base/servicemonitor.yaml", "gitops/base/servicemonitor.yaml.j2", "monitoring",
+                  scrape=runtime.scrape(spec)),
+            _yaml(f"{root}/base/kustomization.yaml", "gitops/base/kustomization.yaml.j2", "deploy",
+                  resources=sorted([a.path.rsplit("/", 1)[1] for a in base] + ["servicemonitor.yaml"])),
+            _yaml(f"{root}/argocd/kustomization.yaml", "gitops/argocd/kustomization.yaml.j2", "deploy.environments"),
+            _yaml(f"{root}/argocd/appproject.yaml", "gitops/argocd/appproject.yaml.j2", "deploy.argocd",
+                  kinds=runtime.kinds(spec) + self._monitoring_kinds(spec)),
         ]
         for i, env in enumerate(spec.deploy.environments):
             where = f"deploy.environments[{i}]"
             overlay = f"{root}/overlays/{env.name}"
-            context = {"env": env}
-            files += [
-                PlannedArtifact(f"{overlay}/kustomization.yaml", "gitops/overlay/kustomization.yaml.j2", Syntax.YAML,
-                                where, context),
-                PlannedArtifact(f"{overlay}/environment.yaml", "gitops/overlay/environment.yaml.j2", Syntax.YAML,
-                                where, context),
-                PlannedArtifact(f"{overlay}/release.yaml", "gitops/overlay/release.yaml.j2", Syntax.YAML, where,
-                                {"env": env, **image}, seed=True),
-                PlannedArtifact(f"{root}/argocd/application-{env.name}.yaml", "gitops/argocd/application.yaml.j2",
-                                Syntax.YAML, where, context),
+            queries = slo_queries(spec, env)
+            extra = runtime.overlay(spec, env, overlay, where, image)
+            if spec.monitoring.slos:
+                extra.append(_yaml(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
+                                   "monitoring.slos", env=env, queries=queries))
+            if any(a.path.endswith("/rollout.yaml") for a in extra) and env.strategy != "rolling":
+                extra.append(_yaml(f"{overlay}/analysistemplate.yaml", "gitops/overlay/analysistemplate.yaml.j2",
+                                   "monitoring.slos", env=env, queries=queries))
+            env_target, env_ops = runtime.environment_patch(spec, env)
+            state = ReleaseState(image)
+            files += extra + [
+                _yaml(f"{overlay}/kustomization.yaml", "gitops/overlay/kustomization.yaml.j2", where, env=env,
+                      resources=sorted(a.path.rsplit("/", 1)[1] for a in extra),
+                      env_target=env_target, release_target=runtime.release_target(spec)),
+                _yaml(f"{overlay}/environment.yaml", "gitops/overlay/environment.yaml.j2", where, ops=env_ops),
+                PlannedArtifact(f"{overlay}/release.yaml", "", Syntax.YAML, where, seed=True,
+                                literal=release_text(env.name, runtime.key, state)),
+                PlannedArtifact(f"{overlay}/release-history.yaml", "", Syntax.YAML, where, seed=True,
+                                literal=history_text(env.name, runtime.key, state, [])),
+                _yaml(f"{root}/argocd/application-{env.name}.yaml", "gitops/argocd/application.yaml.j2", where,
+                      env=env),
             ]
-            if spec.monitoring.slos:  # one alert per SLO; no SLOs, no rule
-                files.append(PlannedArtifact(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
-                                             Syntax.YAML, "monitoring.slos",
-                                             {"env": env, "queries": slo_queries(spec, env)}))
         return sorted(files, key=lambda a: a.path)
+
+    @staticmethod
+    def _monitoring_kinds(spec: Spec) -> list[Kind]:
+        kinds = [Kind("monitoring.coreos.com", "ServiceMonitor")]
+        if spec.monitoring.slos:
+            kinds.append(Kind("monitoring.coreos.com", "PrometheusRule"))
+        if spec.serving.runtime_key in ("kserve-raw", "bentoml"):
+            kinds.append(Kind("argoproj.io", "AnalysisTemplate"))
+        return kinds
