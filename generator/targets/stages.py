@@ -2,29 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from generator.model import CanaryStep, Environment, Spec
+from generator.model import Environment, Spec
+from generator.runtimes import controller_driven
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    """One step of moving a version into an environment."""
+
+    name: str
+    action: str  # promote | analyze
+    release: str  # promote: traffic percent ("100", "10", "0" for a preview) or "shadow"
+    label: str  # for people: what this step does
+    delay_seconds: int = 0  # analyze: how long to observe first
+    manual: bool = False  # waits for a person (the first job of a manual environment)
 
 
 @dataclass(frozen=True)
 class DeployStage:
     env: Environment
-    previous: Environment | None  # the environment a version must pass first
-    steps: tuple[CanaryStep, ...]  # canary steps below 100 %; empty for rolling
-    first_job: str  # the job that starts deploying here
-    last_job: str  # the job after which the version is fully promoted here
+    previous: DeployStage | None  # the environment a version must pass first
+    flow: str  # rolling | canary | shadow | preview | controller
+    jobs: tuple[DeployJob, ...]
+
+    @property
+    def first_job(self) -> str:
+        return self.jobs[0].name
+
+    @property
+    def last_job(self) -> str:
+        """The job after which the version is fully promoted here."""
+        return self.jobs[-1].name
+
+
+def _flow(spec: Spec, env: Environment) -> str:
+    if env.strategy == "rolling":
+        return "rolling"
+    if controller_driven(spec):
+        return "controller"
+    return {"canary": "canary", "shadow": "shadow", "blueGreen": "preview"}[env.strategy]
+
+
+def _jobs(spec: Spec, env: Environment, flow: str) -> list[DeployJob]:
+    name = env.name
+    if flow == "rolling":
+        return [DeployJob(f"deploy-{name}", "promote", "100", "Deploy")]
+    if flow == "controller":  # Argo Rollouts runs the steps and aborts by itself; the pipeline checks after
+        observe = sum(step.pause_seconds for step in env.steps) if env.strategy == "canary" else env.duration_seconds
+        return [DeployJob(f"deploy-{name}", "promote", "100", f"Deploy ({env.strategy} by Argo Rollouts)"),
+                DeployJob(f"verify-{name}", "analyze", "", "Verify SLOs after the rollout", max(observe, 60))]
+    if flow == "canary":
+        jobs = []
+        for step in env.canary_steps:
+            jobs += [DeployJob(f"canary-{name}-{step.weight}", "promote", str(step.weight), f"Canary {step.weight}%"),
+                     DeployJob(f"analyze-{name}-{step.weight}", "analyze", "", f"Analyse canary {step.weight}%",
+                               step.pause_seconds)]
+        return [*jobs, DeployJob(f"promote-{name}", "promote", "100", "Promote")]
+    start = "shadow" if flow == "shadow" else "0"
+    label = "Shadow (mirrored traffic)" if flow == "shadow" else "Blue-green preview"
+    return [DeployJob(f"{flow}-{name}", "promote", start, label),
+            DeployJob(f"analyze-{name}-{flow}", "analyze", "", f"Analyse the {flow}", env.duration_seconds),
+            DeployJob(f"promote-{name}", "promote", "100", "Promote")]
 
 
 def deploy_stages(spec: Spec) -> list[DeployStage]:
     out: list[DeployStage] = []
-    previous: Environment | None = None
+    previous: DeployStage | None = None
     for env in spec.deploy.environments:
-        steps = env.canary_steps
-        first = f"canary-{env.name}-{steps[0].weight}" if steps else f"deploy-{env.name}"
-        last = f"promote-{env.name}" if steps else f"deploy-{env.name}"
-        out.append(DeployStage(env, previous, steps, first, last))
-        previous = env
+        flow = _flow(spec, env)
+        jobs = _jobs(spec, env, flow)
+        if env.manual:
+            jobs[0] = replace(jobs[0], manual=True)
+        stage = DeployStage(env, previous, flow, tuple(jobs))
+        out.append(stage)
+        previous = stage
     return out
 
 
