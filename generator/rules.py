@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,4 +115,4 @@ def slo_name(slo: dict[str, Any]) -> str:
         return str(slo["name"])
     if slo["signal"] == "latency":
         return f"p{slo['percentile']:g}-latency".replace(".", "-")
-    return "error-rate"
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", str(slo["signal"])).lower()  # errorRate -> error-rate
