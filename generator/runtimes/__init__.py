@@ -98,8 +98,8 @@ class Seldon:
                           image=image, placement=placement(spec))]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
-        return self.release_target(spec), [{"op": "replace", "path": "/spec/predictors/0/replicas",
-                                            "value": env.replicas}]
+        hpa_min = "/spec/predictors/0/componentSpecs/0/hpaSpec/minReplicas"
+        return self.release_target(spec), [{"op": "replace", "path": hpa_min, "value": max(env.replicas, 1)}]
 
     def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
         return []
