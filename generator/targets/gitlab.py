@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
+from generator.targets.registries import registry_login
 from generator.targets.stages import deploy_stages, source_scans
 
 
@@ -24,7 +25,8 @@ class GitLabCI:
                                            ("data-validation", tests.data_validation and not tests.model_validation))
                        if on]
         context = {"deploys": deploy_stages(spec), "start_in": start_in, "gate_needs": gate_needs,
-                   "build_needs": build_needs, "scans": source_scans(spec)}
+                   "build_needs": build_needs, "scans": source_scans(spec),
+                   "registry_login": registry_login(spec)}
         return [PlannedArtifact(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2", Syntax.GITLAB_CI, "ci", context)]
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
+from generator.targets.registries import registry_login
 from generator.targets.stages import deploy_stages, source_scans
 
 
@@ -16,5 +17,5 @@ class Jenkins:
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
         if "jenkins" not in spec.ci.targets:
             return []
-        context = {"deploys": deploy_stages(spec), "scans": source_scans(spec)}
+        context = {"deploys": deploy_stages(spec), "scans": source_scans(spec), "registry_login": registry_login(spec)}
         return [PlannedArtifact("Jenkinsfile", "jenkins/Jenkinsfile.j2", Syntax.JENKINSFILE, "ci", context)]
