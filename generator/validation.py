@@ -41,7 +41,7 @@ PATTERN_WORDS = {
     "^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$": "an image repository without a tag, e.g. registry.gitlab.com/acme/model",
     "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$": "text without control characters (tabs and newlines are fine)",
 }
-URL_HINT = "a URL with no spaces, quotes, '$', backticks or backslashes"
+URL_HINT = "a URL with no spaces, quotes, '$', backticks, backslashes or control characters"
 IMAGE_HINT = ("an image reference pinned by a tag other than 'latest' or by a digest, "
               "e.g. python:3.11.9-slim-bookworm")
 
