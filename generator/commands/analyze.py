@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +39,19 @@ def query(base_url: str, promql: str) -> list[float]:
     return [float(sample["value"][1]) for sample in body.get("data", {}).get("result", [])]
 
 
+def worst_value(values: list[float], operator: str) -> float:
+    """The series furthest on the breach side: the highest for `above`, the lowest for `below`.
+    NaN (a ratio over a window without traffic) is worst of all, whatever the order of the series."""
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    return min(values) if operator == "below" else max(values)
+
+
+def within(value: float, operator: str, threshold: float) -> bool:
+    """The SLO holds: not above (or not below) the threshold. NaN never holds, as in the canary analysis."""
+    return value >= threshold if operator == "below" else value <= threshold
+
+
 def run(args: argparse.Namespace) -> int:
     spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
     try:
@@ -54,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         if not values:
             ok, reason = args.no_data == "pass", "no data"
         else:
-            worst = max(values)
-            ok, reason = worst <= q.slo.threshold, f"{worst:g} (threshold {q.slo.threshold:g})"
+            worst = worst_value(values, q.slo.operator)
+            ok, reason = within(worst, q.slo.operator, q.slo.threshold), f"{worst:g} (threshold {q.slo.threshold:g})"
         results.append({"slo": q.slo.name, "passed": ok, "reason": reason, "query": q.value})
     passed = all(r["passed"] for r in results)
     if args.format == "json":

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.dashboard import dashboard_json
 from generator.model import Spec
 from generator.promql import slo_queries
 from generator.release import history_text, release_text
@@ -51,6 +52,9 @@ class ArgoCDGitOps:
             if any(a.path.endswith("/rollout.yaml") for a in extra) and env.strategy != "rolling":
                 extra.append(_yaml(f"{overlay}/analysistemplate.yaml", "gitops/overlay/analysistemplate.yaml.j2",
                                    "monitoring.slos", env=env, queries=queries))
+            if spec.monitoring.dashboard:
+                extra.append(_yaml(f"{overlay}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2", "monitoring",
+                                   env=env, dashboard_json=dashboard_json(spec, env)))
             env_target, env_ops = runtime.environment_patch(spec, env)
             state = ReleaseState(image)
             files += extra + [
@@ -70,6 +74,8 @@ class ArgoCDGitOps:
     @staticmethod
     def _monitoring_kinds(spec: Spec) -> list[Kind]:
         kinds = [Kind("monitoring.coreos.com", "ServiceMonitor")]
+        if spec.monitoring.dashboard:
+            kinds.append(Kind("", "ConfigMap"))
         if spec.monitoring.slos:
             kinds.append(Kind("monitoring.coreos.com", "PrometheusRule"))
         if spec.serving.runtime_key in ("kserve-raw", "bentoml"):
