@@ -23,3 +23,12 @@ def test_example_output_passes_real_validators(rendered: Path) -> None:
 def test_platform_fleet_pipeline_passes_real_validators() -> None:
     results = assert_tree_conforms(REPO / "examples" / "platform-fleet")
     assert [r.path for r in results if r.status == "PASS"] == [".gitlab-ci.yml"]
+
+
+def test_this_projects_own_pipelines_pass_real_validators(tmp_path: Path) -> None:
+    import shutil
+
+    for name in (".gitlab-ci.yml", "Jenkinsfile"):
+        shutil.copy(REPO / name, tmp_path / name)
+    results = assert_tree_conforms(tmp_path)
+    assert sorted(r.path for r in results if r.status == "PASS") == [".gitlab-ci.yml", "Jenkinsfile"]
