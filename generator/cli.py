@@ -77,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
+    p = sub.add_parser("init", help="scaffold a model repository: spec, model, tests and rendered pipelines "
+                       "(needs cookiecutter: pip install 'mlopsgen[init]')")
+    p.add_argument("answers", nargs="*", metavar="KEY=VALUE",
+                   help="answers to the template's questions: name, team, description, framework, runtime "
+                   "(kserve|seldon|bentoml), ci (gitlab|jenkins|both), case, strategy, registry_provider "
+                   "(gitlab|oci), image, gitops_repo")
+    p.add_argument("--no-input", action="store_true", help="do not prompt: take KEY=VALUE answers and the defaults")
+    p.add_argument("-o", "--output-dir", type=Path, default=Path("."), metavar="DIR",
+                   help="where the repository directory is created (default: the current directory)")
+    p.add_argument("--overwrite", action="store_true", help="write into an existing repository directory")
+    _add_format(p)
+
     sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)")
 
     p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay")
@@ -157,6 +169,7 @@ COMMANDS = {
     "gate": ("gate", "run"),
     "analyze": ("analyze", "run"),
     "jenkins": ("jenkins", "run"),
+    "init": ("init", "run"),
 }
 
 
