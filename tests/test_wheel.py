@@ -4,6 +4,7 @@ checkout, it renders an example identical to the golden files."""
 from __future__ import annotations
 
 import filecmp
+import shutil
 import subprocess
 import sys
 import venv
@@ -17,9 +18,18 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+    # build from a clean copy: a stale build/ directory in a checkout would hide a missing package
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns("build", "dist", ".tools", "*.egg-info", ".git",
+                                                                "__pycache__", ".*_cache", ".venv"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = dist.glob("mlopsgen-*.whl")
+    import zipfile
+
+    shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    sources = {p.relative_to(REPO).as_posix() for p in (REPO / "generator").rglob("*.py")}
+    assert sources <= shipped, f"modules missing from the wheel: {sorted(sources - shipped)}"
     env_dir = tmp_path / "venv"
     # system site packages provide jinja2/pyyaml/jsonschema without a network; the package itself
     # comes only from the wheel (--no-deps --force-reinstall into the venv)
