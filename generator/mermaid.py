@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-RESERVED = {"default", "include", "stages", "variables", "workflow", "image", "services", "cache",
-            "before_script", "after_script"}
+from generator.verify import GITLAB_RESERVED
 
 
 def _node(name: str) -> str:
@@ -23,7 +22,7 @@ def _label(text: str) -> str:
 def pipeline_diagram(gitlab_ci: str) -> str:
     pipeline: dict[str, Any] = yaml.safe_load(gitlab_ci) or {}
     jobs = {name: job for name, job in pipeline.items()
-            if name not in RESERVED and not name.startswith(".") and isinstance(job, dict)}
+            if name not in GITLAB_RESERVED and not name.startswith(".") and isinstance(job, dict)}
     lines = ["flowchart LR"]
     for i, stage in enumerate(pipeline.get("stages", [])):
         members = [name for name, job in jobs.items() if job.get("stage", "test") == stage]

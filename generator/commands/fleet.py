@@ -18,6 +18,7 @@ from generator.fleet import (
     in_shard,
     parse_shard,
     read_projects_file,
+    run_fleet,
 )
 from generator.remote import GitLabAccess
 from generator.sync import SyncOptions
@@ -55,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"mlopsgen {__version__}: {len(targets)} repositories" + (f" (shard {args.shard})" if shard else "")
           + (f", {skipped} already done (state in {args.state})" if skipped else "")
           + f", {args.concurrency} at a time", file=sys.stderr)
-    from generator.fleet import run_fleet
-
     try:
         results = run_fleet(fleet, targets, state, args.concurrency, _progress)
     except KeyboardInterrupt:
