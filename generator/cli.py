@@ -112,6 +112,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, required=True, metavar="FILE", help="JSON object of metric values")
     _add_format(p)
 
+    p = sub.add_parser("data-check", help="continuous training: check the training data before a run; "
+                       "any failure, or data that cannot be read, fails")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--data", type=Path, metavar="FILE", help="default: training.dataChecks.path of the spec")
+    p.add_argument("--reference", type=Path, metavar="FILE",
+                   help="reference data for the drift check (default: training.dataChecks.drift.reference)")
+    p.add_argument("--report", type=Path, metavar="FILE", help="also write the JSON report here")
+    _add_format(p)
+
+    p = sub.add_parser("evaluate", help="continuous training: the gate of a retrained model, its thresholds "
+                       "and its comparison with the production (champion) model")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--challenger", type=Path, required=True, metavar="FILE",
+                   help="metrics (JSON object) of the retrained model")
+    p.add_argument("--champion", type=Path, required=True, metavar="FILE",
+                   help="metrics of the production model on the same data")
+    p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here")
+    p.add_argument("--markdown", type=Path, metavar="FILE",
+                   help="write the report as Markdown here (the merge request description uses it)")
+    _add_format(p)
+
+    p = sub.add_parser("registry", help="continuous training: the model registry (MLflow)")
+    registry = p.add_subparsers(dest="registry_command", metavar="ACTION", parser_class=_Parser, required=True)
+    p = registry.add_parser("register", help="register a trained model as a new version and give it the "
+                            "challenger alias (token: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSWORD)")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--source", required=True, metavar="URI", help="where the training run wrote the model")
+    p.add_argument("--run-id", metavar="ID", help="the MLflow run that produced it")
+    p.add_argument("--report", type=Path, metavar="FILE",
+                   help="the evaluate report: its metrics become tags of the version")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="write the registered version as JSON here (name, version, uri)")
+    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_format(p)
+    p = registry.add_parser("check", help="fail unless the spec's model version is registered and READY")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_format(p)
+    p = registry.add_parser("alias", help="point an alias (such as champion) at the spec's model version")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--alias", metavar="NAME", help="default: training.registry.aliases.champion")
+    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_format(p)
+
+    p = sub.add_parser("propose", help="continuous training: bump the spec to a registered model version, "
+                       "re-render, and open a merge request with the gate report")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("--registered", type=Path, required=True, metavar="FILE",
+                   help="the JSON written by `mlopsgen registry register --output`")
+    p.add_argument("--report", type=Path, metavar="FILE", help="the evaluate report (Markdown) for the description")
+    p.add_argument("--gitlab-url", metavar="URL", help="GitLab to open the merge request on (token: GITLAB_TOKEN); "
+                   "without it a branch of the spec's own git repository")
+    p.add_argument("--project", metavar="GROUP/REPO", help="the model repository on GitLab")
+    p.add_argument("--branch", metavar="BRANCH", help="target branch (default: ci.defaultBranch)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
+    _add_format(p)
+
     p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment")
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--env", required=True, metavar="ENV")
@@ -168,6 +225,10 @@ COMMANDS = {
     "rollback": ("release", "run_rollback"),
     "gate": ("gate", "run"),
     "analyze": ("analyze", "run"),
+    "data-check": ("datacheck", "run"),
+    "evaluate": ("evaluate", "run"),
+    "registry": ("registry", "run"),
+    "propose": ("propose", "run"),
     "jenkins": ("jenkins", "run"),
     "init": ("init", "run"),
 }

@@ -231,6 +231,120 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class KafkaTopic:
+    bootstrap_servers: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class DataTrigger:
+    """New data starts a retraining run: exactly one of the three is set."""
+
+    object_store: str  # s3:// or gs:// prefix; "" when unset
+    kafka: KafkaTopic | None
+    airflow_dataset: str  # an Airflow Asset (Dataset) URI; "" when unset
+
+    @property
+    def kind(self) -> str:
+        return "objectStore" if self.object_store else "kafka" if self.kafka else "airflowDataset"
+
+    @property
+    def asset_uri(self) -> str:
+        """The Airflow Asset this trigger is known by."""
+        if self.object_store:
+            return self.object_store
+        if self.kafka:
+            return f"kafka://{self.kafka.bootstrap_servers.split(',')[0]}/{self.kafka.topic}"
+        return self.airflow_dataset
+
+
+@dataclass(frozen=True)
+class TrainingTriggers:
+    schedule: str  # cron, UTC; "" when unset
+    data: DataTrigger | None
+    alerts: tuple[str, ...]  # names of monitoring SLOs whose alert starts a run
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    name: str
+    type: str  # number | integer | string | boolean
+    max_missing: float  # fraction of rows that may be empty
+    minimum: float | None
+    maximum: float | None
+    allowed: tuple[str, ...]  # strings: the only values allowed; empty = any
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    reference: str  # path of the reference data set (same format)
+    max_psi: float  # population stability index per numeric column
+    bins: int
+
+
+@dataclass(frozen=True)
+class DataChecks:
+    """Run by `mlopsgen data-check` before training; any failure (or unreadable data) stops the run."""
+
+    path: str  # the training data, local to the job once fetched
+    format: str  # csv | jsonl | parquet
+    min_rows: int
+    max_missing: float  # default for columns not listed
+    columns: tuple[ColumnCheck, ...]
+    outlier_z: float  # |z| above this is an outlier
+    max_outlier_fraction: float
+    drift: DriftCheck | None
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The retrained model must beat the production model on this metric, on the same data."""
+
+    metric: str
+    direction: str  # maximize | minimize
+    min_improvement: float  # absolute difference in the metric
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    command: str  # reads $MODEL_URI, writes the metrics JSON object to $METRICS_FILE
+    thresholds: tuple[Threshold, ...]
+    champion: Champion
+
+
+@dataclass(frozen=True)
+class ModelRegistry:
+    provider: str  # mlflow
+    tracking_uri: str
+    model_name: str
+    challenger_alias: str
+    champion_alias: str
+
+
+@dataclass(frozen=True)
+class Training:
+    orchestrator: str  # gitlab | jenkins | airflow
+    triggers: TrainingTriggers
+    fetch: str | None  # command that puts the training data at data_checks.path
+    command: str  # trains; writes the model to $MODEL_OUTPUT_URI
+    output_uri: str  # where a run's model goes; the run id is appended
+    image: str
+    cpu: str
+    memory: str
+    gpu: int
+    timeout: str  # duration such as 4h
+    data_checks: DataChecks
+    evaluation: Evaluation
+    registry: ModelRegistry
+    airflow_namespace: str  # Kubernetes namespace of the Airflow training pods
+    dags_folder: str  # where the Airflow DAG file goes
+
+    @property
+    def timeout_seconds(self) -> int:
+        return duration_seconds(self.timeout)
+
+
+@dataclass(frozen=True)
 class Spec:
     """The whole normalised spec, plus where it came from."""
 
@@ -243,6 +357,7 @@ class Spec:
     ci: CI
     deploy: Deploy
     monitoring: Monitoring
+    training: Training | None = None
 
     @property
     def name(self) -> str:

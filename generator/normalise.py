@@ -9,6 +9,15 @@ from typing import Any
 from generator import __version__
 from generator.model import (
     CI,
+    Champion,
+    ColumnCheck,
+    DataChecks,
+    DataTrigger,
+    DriftCheck,
+    Evaluation,
+    KafkaTopic,
+    ModelRegistry,
+    TrainingTriggers,
     SLO,
     ArgoCD,
     Autoscaling,
@@ -31,6 +40,7 @@ from generator.model import (
     Spec,
     Tests,
     Threshold,
+    Training,
 )
 from generator.rules import slo_name
 from generator.strategies import effective_strategy, runtime_key
@@ -69,6 +79,7 @@ def normalise(data: dict[str, Any], source: str) -> Spec:
         deploy=_deploy(data["deploy"], meta, serving.get("autoscaling", {}).get("minReplicas", 1),
                        runtime_key(serving), bool(data.get("monitoring", {}).get("slos"))),
         monitoring=_monitoring(data.get("monitoring", {})),
+        training=_training(data["training"], data) if "training" in data else None,
     )
 
 
@@ -119,8 +130,7 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             model_validation=None if gate is None else ModelValidation(
                 command=gate["command"],
                 metrics_file=gate.get("metricsFile", "metrics.json"),
-                thresholds=tuple(Threshold(metric, bounds.get("min"), bounds.get("max"))
-                                 for metric, bounds in sorted(gate["thresholds"].items())),
+                thresholds=_thresholds(gate["thresholds"]),
             ),
         ),
         security=Security(
@@ -188,4 +198,66 @@ def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
             query=slo.get("query", ""),
         ) for slo in monitoring.get("slos", ())),
         dashboard=monitoring.get("dashboard", True),
+    )
+
+
+def _thresholds(raw: dict[str, Any]) -> tuple[Threshold, ...]:
+    return tuple(Threshold(metric, bounds.get("min"), bounds.get("max")) for metric, bounds in sorted(raw.items()))
+
+
+def _training(training: dict[str, Any], data: dict[str, Any]) -> Training:
+    name = data["metadata"]["name"]
+    triggers = training["triggers"]
+    trigger = triggers.get("data")
+    kafka = trigger.get("kafka") if trigger else None
+    checks = training["dataChecks"]
+    outliers = checks.get("outliers", {})
+    drift = checks.get("drift")
+    evaluation = training["evaluation"]
+    champion = evaluation["champion"]
+    registry = training["registry"]
+    aliases = registry.get("aliases", {})
+    resources = training.get("resources", {})
+    return Training(
+        orchestrator=training.get("orchestrator", data["ci"]["targets"][0]),
+        triggers=TrainingTriggers(
+            schedule=triggers.get("schedule", ""),
+            data=None if trigger is None else DataTrigger(
+                trigger.get("objectStore", ""),
+                None if kafka is None else KafkaTopic(kafka["bootstrapServers"], kafka["topic"]),
+                trigger.get("airflowDataset", "")),
+            alerts=tuple(triggers.get("alerts", ())),
+        ),
+        fetch=training.get("fetch"),
+        command=training["command"],
+        output_uri=training["outputUri"],
+        image=training.get("image", data["ci"].get("image", data["build"]["baseImage"])),
+        cpu=resources.get("cpu", "2"),
+        memory=resources.get("memory", "8Gi"),
+        gpu=resources.get("gpu", 0),
+        timeout=training.get("timeout", "3h"),
+        data_checks=DataChecks(
+            path=checks["path"],
+            format=checks.get("format", "csv"),
+            min_rows=checks.get("minRows", 1),
+            max_missing=checks.get("maxMissing", 0.05),
+            columns=tuple(ColumnCheck(column, spec["type"], spec.get("maxMissing", checks.get("maxMissing", 0.05)),
+                                      spec.get("min"), spec.get("max"), tuple(spec.get("allowed", ())))
+                          for column, spec in sorted(checks.get("columns", {}).items())),
+            outlier_z=outliers.get("zScore", 6),
+            max_outlier_fraction=outliers.get("maxFraction", 0.01),
+            drift=None if drift is None else DriftCheck(drift["reference"], drift.get("maxPsi", 0.2),
+                                                        drift.get("bins", 10)),
+        ),
+        evaluation=Evaluation(
+            command=evaluation["command"],
+            thresholds=_thresholds(evaluation["thresholds"]),
+            champion=Champion(champion["metric"], champion.get("direction", "maximize"),
+                              champion.get("minImprovement", 0)),
+        ),
+        registry=ModelRegistry(registry.get("provider", "mlflow"), registry["trackingUri"],
+                               registry.get("modelName", name), aliases.get("challenger", "challenger"),
+                               aliases.get("champion", "champion")),
+        airflow_namespace=training.get("airflow", {}).get("namespace", f"{name}-training"),
+        dags_folder=training.get("airflow", {}).get("dagsFolder", "airflow/dags"),
     )

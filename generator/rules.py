@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from generator.validation import problem_at
 
 
 def check_rules(spec: LoadedSpec) -> None:
-    problems = [*_environments(spec), *_serving(spec), *_autoscaling(spec), *_slos(spec)]
+    problems = [*_environments(spec), *_serving(spec), *_autoscaling(spec), *_slos(spec), *_training(spec)]
     if problems:
         raise SpecError(problems=problems)
 
@@ -116,3 +117,76 @@ def slo_name(slo: dict[str, Any]) -> str:
     if slo["signal"] == "latency":
         return f"p{slo['percentile']:g}-latency".replace(".", "-")
     return re.sub(r"(?<!^)([A-Z])", r"-\1", str(slo["signal"])).lower()  # errorRate -> error-rate
+
+
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+CRON_NAMES = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+              "nov": 11, "dec": 12, "sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+
+
+def cron_problem(expression: str) -> str:
+    """Why a five-field cron expression is wrong, or "" when every field is in range."""
+    for text, (field, low, high) in zip(expression.split(), CRON_FIELDS):
+        for part in text.split(","):
+            value, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) > 0):
+                return f"the {field} field has step '{step}'; a step is a positive number"
+            if value == "*":
+                continue
+            for bound in value.split("-", 1):
+                number = CRON_NAMES.get(bound.lower()) if not bound.isdigit() else int(bound)
+                if number is None or not low <= number <= high:
+                    return f"the {field} field has '{bound}'; it takes {low}-{high}"
+    return ""
+
+
+def _training(spec: LoadedSpec) -> Iterator[Problem]:
+    training = spec.data.get("training")
+    if training is None:
+        return
+    targets = spec.data["ci"]["targets"]
+    orchestrator = training.get("orchestrator", targets[0])
+    if orchestrator != "airflow" and orchestrator not in targets:
+        yield problem_at(spec, ("training", "orchestrator"), f"{orchestrator} is not one of ci.targets {targets}",
+                         f"add {orchestrator} to ci.targets, or set training.orchestrator to one of them",
+                         "orchestrator-target")
+    if orchestrator == "airflow" and "image" not in training:
+        yield problem_at(spec, ("training",), "the Airflow DAG runs each step in a pod, which needs an image "
+                         "holding the repository's code", "add training.image, e.g. your training image with a "
+                         "pinned tag", "airflow-image")
+    if orchestrator != "airflow" and "airflow" in training:
+        yield problem_at(spec, ("training", "airflow"), f"Airflow settings, but the orchestrator is {orchestrator}",
+                         "delete training.airflow, or set training.orchestrator: airflow", "airflow-settings", key=True)
+    triggers = training["triggers"]
+    if "airflowDataset" in triggers.get("data", {}) and orchestrator != "airflow":
+        yield problem_at(spec, ("training", "triggers", "data", "airflowDataset"),
+                         f"an Airflow Dataset cannot start a {orchestrator} pipeline",
+                         "use objectStore or kafka, or set training.orchestrator: airflow", "dataset-airflow", key=True)
+    schedule = triggers.get("schedule")
+    if schedule is not None:
+        why = cron_problem(schedule.replace("H", "0")) if orchestrator == "jenkins" else cron_problem(schedule)
+        if why:
+            yield problem_at(spec, ("training", "triggers", "schedule"), f"cron '{schedule}': {why}",
+                             "five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 1'", "cron")
+    slos = [slo_name(slo) for slo in spec.data.get("monitoring", {}).get("slos", [])]
+    for i, alert in enumerate(triggers.get("alerts", [])):
+        if alert not in slos:
+            close = difflib.get_close_matches(alert, slos, 1)
+            yield problem_at(spec, ("training", "triggers", "alerts", i), f"no SLO is named '{alert}'",
+                             f"did you mean '{close[0]}'?" if close else
+                             f"name one of monitoring.slos: {', '.join(slos) or '(none defined)'}", "alert-slo")
+    for column, check in training["dataChecks"].get("columns", {}).items():
+        where = ("training", "dataChecks", "columns", column)
+        if "min" in check and "max" in check and check["min"] > check["max"]:
+            yield problem_at(spec, (*where, "min"), f"min {check['min']:g} is above max {check['max']:g}",
+                             "swap them", "column-bounds")
+        if check["type"] in ("string", "boolean") and ("min" in check or "max" in check):
+            yield problem_at(spec, where, f"min/max apply to numbers, not to a {check['type']} column",
+                             "use allowed for the values a string may take", "column-bounds")
+        if check["type"] != "string" and "allowed" in check:
+            yield problem_at(spec, (*where, "allowed"), f"allowed applies to string columns, not {check['type']}",
+                             "use min and max", "column-allowed", key=True)
+    for metric, bounds in training["evaluation"]["thresholds"].items():
+        if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            yield problem_at(spec, ("training", "evaluation", "thresholds", metric, "min"),
+                             f"min {bounds['min']:g} is above max {bounds['max']:g}", "swap them", "threshold-bounds")
