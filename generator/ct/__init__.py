@@ -1,0 +1,1 @@
+"""Continuous training: the steps a retraining run takes."""
