@@ -135,6 +135,8 @@ class JenkinsSettings:
     agent_label: str
     registry_credentials: str
     gitops_credentials: str
+    mlflow_credentials: str = "mlflow-token"  # secret text: the MLflow token of the retraining job
+    gitlab_credentials: str = "gitlab-api-token"  # secret text: opens the retraining merge request
 
 
 @dataclass(frozen=True)

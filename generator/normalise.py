@@ -9,26 +9,25 @@ from typing import Any
 from generator import __version__
 from generator.model import (
     CI,
-    Champion,
-    ColumnCheck,
-    DataChecks,
-    DataTrigger,
-    DriftCheck,
-    Evaluation,
-    KafkaTopic,
-    ModelRegistry,
-    TrainingTriggers,
     SLO,
     ArgoCD,
     Autoscaling,
     Build,
     CanaryStep,
+    Champion,
+    ColumnCheck,
+    DataChecks,
+    DataTrigger,
     Deploy,
+    DriftCheck,
     Environment,
+    Evaluation,
     GitOps,
     JenkinsSettings,
+    KafkaTopic,
     Metadata,
     Model,
+    ModelRegistry,
     ModelValidation,
     Monitoring,
     PayloadLogging,
@@ -41,6 +40,7 @@ from generator.model import (
     Tests,
     Threshold,
     Training,
+    TrainingTriggers,
 )
 from generator.rules import slo_name
 from generator.strategies import effective_strategy, runtime_key
@@ -142,7 +142,8 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             fail_on=security.get("failOn", "high"),
         ),
         jenkins=JenkinsSettings(jenkins.get("agentLabel", "linux"), credentials.get("registry", "registry-push"),
-                                credentials.get("gitops", "gitops-push")),
+                                credentials.get("gitops", "gitops-push"), credentials.get("mlflow", "mlflow-token"),
+                                credentials.get("gitlab", "gitlab-api-token")),
     )
 
 

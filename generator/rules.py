@@ -126,7 +126,7 @@ CRON_NAMES = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul":
 
 def cron_problem(expression: str) -> str:
     """Why a five-field cron expression is wrong, or "" when every field is in range."""
-    for text, (field, low, high) in zip(expression.split(), CRON_FIELDS):
+    for text, (field, low, high) in zip(expression.split(), CRON_FIELDS, strict=True):
         for part in text.split(","):
             value, _, step = part.partition("/")
             if step and not (step.isdigit() and int(step) > 0):

@@ -24,7 +24,11 @@ class GitLabCI:
                                            ("unit-tests", tests.unit and not tests.model_validation),
                                            ("data-validation", tests.data_validation and not tests.model_validation))
                        if on]
-        context = {"deploys": deploy_stages(spec), "start_in": start_in, "gate_needs": gate_needs,
+        ct = spec.training is not None and spec.training.orchestrator == "gitlab"
+        if spec.training is not None:  # the deploy never references a model version the registry lacks
+            build_needs.append("model-registered")
+        context = {"deploys": deploy_stages(spec), "start_in": start_in, "gate_needs": gate_needs, "ct": ct,
+                   "delivery_only": '$MLOPSGEN_PIPELINE != "retrain"' if ct else '$CI_PIPELINE_SOURCE != "schedule"',
                    "build_needs": build_needs, "scans": source_scans(spec),
                    "registry_login": registry_login(spec)}
         return [PlannedArtifact(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2", Syntax.GITLAB_CI, "ci", context)]

@@ -1,0 +1,135 @@
+"""`mlopsgen propose`: the last step of a retraining run. Bump the spec's model to the version the
+registry just accepted, re-render, and open one merge request (branch per version) whose
+description carries the gate report. Merging it sends the model down the normal CD path."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from generator.backends import BackendError, Repository
+from generator.commands import emit_json
+from generator.ct.bump import bump_model
+from generator.engine import build
+from generator.errors import EXIT_OK, UserError
+from generator.remote import GitLabAccess, open_gitlab, open_local
+from generator.sync import SyncOutcome
+from generator.writer import Action, Change, plan_changes, refuse_conflicts
+
+WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    version: str
+    uri: str
+    source: str
+
+    @classmethod
+    def read(cls, path: Path) -> Registered:
+        hint = "`mlopsgen registry register --output FILE` writes it"
+        try:
+            raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}", hint) from None
+        except ValueError as exc:
+            raise UserError(f"{path} is not JSON: {exc}", hint) from None
+        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("name", "version", "uri")):
+            raise UserError(f"{path} must hold name, version and uri strings", hint)
+        if not VERSION.fullmatch(raw["version"]):
+            raise UserError(f"{path}: version {raw['version']!r} is not a model version", hint)
+        if raw["uri"] != f"models:/{raw['name']}/{raw['version']}":
+            raise UserError(f"{path}: uri {raw['uri']!r} does not pin models:/{raw['name']}/{raw['version']}", hint)
+        return cls(raw["name"], raw["version"], raw["uri"], str(raw.get("source", "")))
+
+
+def _repo_path(spec: Path) -> str:
+    path = PurePosixPath(spec.as_posix())
+    if path.is_absolute() or ".." in path.parts:
+        raise UserError(f"give the spec's path inside the repository, not {spec}", "for example mlops.yaml")
+    return str(path)
+
+
+def description(registered: Registered, report: str, changes: list[Change]) -> str:
+    rows = "\n".join(f"| {c.action.value} | `{c.path}` |" for c in changes)
+    return (f"Retrained **{registered.name}** passed its gate and is registered in MLflow as version "
+            f"**{registered.version}** (`{registered.uri}`, trained to `{registered.source}`).\n\n"
+            "Merging this sends it down the delivery pipeline: build, then each environment in order, "
+            "with the spec's canary, analysis and rollback.\n\n"
+            f"{report.strip() or '_No gate report was attached._'}\n\n"
+            f"### Changed files ({len(changes)})\n\n| action | file |\n| --- | --- |\n{rows}\n")
+
+
+def propose(repo: Repository, spec_path: str, registered: Registered, report: str, target: str,
+            dry_run: bool) -> SyncOutcome:
+    snapshot = repo.snapshot(target)
+    current = snapshot.read(spec_path)
+    if current is None:
+        raise UserError(f"{repo.name}: no {spec_path} on {target}")
+    bumped = bump_model(current.decode("utf-8"), registered.version, registered.uri).encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="mlopsgen-propose-") as tmp:
+        local = Path(tmp) / spec_path
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(bumped)
+        result = build(local, Path(tmp))  # the bumped spec must validate, render and verify
+    changes = plan_changes(snapshot, result.files, result.spec.source)
+    refuse_conflicts(changes)
+    writes = [c for c in changes if c.action in WRITES]
+    if bumped != current:
+        writes.insert(0, Change(spec_path, Action.UPDATE, bumped))
+    if not writes:
+        return SyncOutcome(repo.name, "unchanged")
+    if dry_run:
+        return SyncOutcome(repo.name, "would-change", writes)
+    branch = f"mlopsgen/retrain-{registered.version}"
+    title = f"Retrain {result.spec.name}: model version {registered.version}"
+    commit = repo.commit(branch=branch, base=snapshot, message=f"{title}\n\n{registered.uri}\n", changes=writes,
+                         replace_branch=True)
+    mr = repo.upsert_merge_request(source=branch, target=target, title=title,
+                                   description=description(registered, report, writes))
+    return SyncOutcome(repo.name, "changed", writes, commit, mr)
+
+
+def run(args: argparse.Namespace) -> int:
+    registered = Registered.read(args.registered)
+    try:
+        report = args.report.read_text(encoding="utf-8") if args.report else ""
+    except OSError as exc:
+        raise UserError(f"cannot read the gate report {args.report}: {exc.strerror}",
+                        "`mlopsgen evaluate --markdown FILE` writes it") from None
+    access = None
+    if args.gitlab_url:
+        if not args.project:
+            raise UserError("--gitlab-url needs --project GROUP/REPO")
+        access = GitLabAccess.from_environment(args.gitlab_url)
+        repo, spec_path = open_gitlab(access, args.project, branch=args.branch), _repo_path(args.spec)
+    else:
+        if args.project:
+            raise UserError("--project needs --gitlab-url")
+        repo, spec_path = open_local(args.spec.parent), args.spec.name
+    try:
+        outcome = propose(repo, spec_path, registered, report, args.branch or repo.default_branch, args.dry_run)
+    except BackendError as exc:
+        message = access.scrub(str(exc)) if access else str(exc)
+        raise UserError(message, "nothing was committed; run the step again") from None
+    if args.format == "json":
+        emit_json(outcome.to_json())
+        return EXIT_OK
+    if outcome.status == "unchanged":
+        print(f"{outcome.repository}: already at model version {registered.version}; no merge request")
+        return EXIT_OK
+    verb = "would change" if outcome.status == "would-change" else "changed"
+    print(f"{outcome.repository}: {verb} {len(outcome.changes)} file(s) for model version {registered.version}")
+    for change in outcome.changes:
+        print(f"  {change.action.value:<7} {change.path}")
+    if outcome.merge_request:
+        mr = outcome.merge_request
+        print(f"  merge request {mr.reference} {'opened' if mr.created else 'updated'}: {mr.url}")
+    return EXIT_OK
