@@ -412,9 +412,13 @@ def test_register_refuses_bad_reports_before_any_request(cli: Callable[..., CliR
 def test_check(cli: Callable[..., CliResult], ct: Project, mlflow_emulator: MlflowEmulator) -> None:
     emu = mlflow_emulator
     check = ("registry", "check", ct.spec, "--tracking-uri", emu.url)
-    result = cli(*check)  # model.version 2.3.0: not a registry version
+    result = cli(*check)  # s3://, not from the registry yet: the first retraining run proposes one
+    assert result.code == 0 and "not in the registry (not models:/...): nothing to check" in result.out
+    assert emu.requests == []
+    pin(ct, "models:/fraud-detector", "2.3.0")
+    result = cli(*check)  # a registry model, but model.version 2.3.0 is not a registry version
     assert result.code == 1 and "not an MLflow version number" in result.err
-    pin(ct, "s3://ml-models/fraud-detector", "1")  # the registry's modelName and model.version
+    pin(ct, "models:/fraud-detector", "1")  # the name from the URI, the version from model.version
     result = cli(*check)
     assert (result.code, result.out.strip()) == (1, f"FAIL fraud-detector version 1 is not registered in MLflow "
                                                     f"at {emu.url}")

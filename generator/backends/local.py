@@ -13,6 +13,7 @@ from pathlib import Path
 from generator.backends import BackendError, BranchSnapshot, ConflictError, MergeRequest
 from generator.writer import Action, Change
 
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 ZERO = "0" * 40
 IDENTITY = {"GIT_AUTHOR_NAME": "mlopsgen", "GIT_AUTHOR_EMAIL": "mlopsgen@users.noreply.invalid",
             "GIT_COMMITTER_NAME": "mlopsgen", "GIT_COMMITTER_EMAIL": "mlopsgen@users.noreply.invalid"}
@@ -102,9 +103,10 @@ class LocalRepository:
     def _refresh_worktree(self, branch: str, old: str | None, new: str) -> None:
         """When the branch is checked out, bring the working tree along (keeping local edits)."""
         bare = git(self.path, "rev-parse", "--is-bare-repository").strip() == "true"
-        if bare or self.default_branch != branch or old is None:
+        if bare or self.default_branch != branch:
             return
-        git(self.path, "read-tree", "-m", "-u", old, new)
+        # an unborn branch moves from the empty tree: files already staged stay staged
+        git(self.path, "read-tree", "-m", "-u", old or EMPTY_TREE, new)
 
     def lint_ci(self, content: str, ref: str) -> list[str] | None:
         return None  # no server: the verify stage already checked it against GitLab's schema

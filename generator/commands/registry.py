@@ -42,6 +42,16 @@ def run(args: argparse.Namespace) -> int:
     registry = MlflowRegistry(tracking_uri(args.tracking_uri, spec.training), Credentials.from_environment())
     if args.registry_command == "register":
         return _register(args, spec, spec.training, registry)
+    if args.registry_command == "check" and not spec.model.uri.startswith("models:/"):
+        # a model from before continuous training (s3://, gs://...): the first retraining run proposes
+        # a registered one; until then there is no registry entry the deploy could be ahead of
+        message = f"model.uri {spec.model.uri} is not in the registry (not models:/...): nothing to check"
+        if args.format == "json":
+            emit_json({"name": spec.training.registry.model_name, "version": spec.model.version,
+                       "status": "NOT_A_REGISTRY_MODEL", "ready": True, "message": message})
+        else:
+            print(message)
+        return EXIT_OK
     name, version = deployed_version(spec, spec.training)
     if args.registry_command == "check":
         return _check(args, name, version, registry)

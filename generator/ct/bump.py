@@ -14,7 +14,8 @@ def _value_node(mapping: yaml.Node, key: str) -> yaml.Node | None:
         return None
     for k, v in mapping.value:
         if isinstance(k, yaml.ScalarNode) and k.value == key:
-            return v
+            node: yaml.Node = v
+            return node
     return None
 
 

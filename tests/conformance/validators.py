@@ -167,21 +167,53 @@ GCL_NOISE = ("parsing and downloads finished", "json schema validated", "Unable 
              "--ignore-schema-paths", "--json-schema-validation", "Using fallback", "at ")
 
 
-def gitlab_ci_local(path: Path) -> None:
-    gcl, git = need("gitlab-ci-local"), need("git")
+def _gcl_checkout(path: Path, work: Path, branch: str = "main") -> None:
+    """A git repository holding path's directory, on branch, with origin/main as gitlab-ci-local wants."""
+    git = need("git")
+    shutil.copytree(path.parent, work, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_DIRS))
+    cfg = ["-c", "user.name=conformance", "-c", "user.email=conformance@invalid",
+           "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
+    for cmd in (["init", "-q"], ["checkout", "-q", "-B", "main"], ["add", "-A"],
+                ["commit", "-q", "--allow-empty", "-m", "rendered"],
+                ["remote", "add", "origin", "https://gitlab.invalid/group/project.git"],
+                ["update-ref", "refs/remotes/origin/main", "HEAD"],
+                ["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"],
+                ["checkout", "-q", "-B", branch]):
+        rc, out, err = run([git, *cfg, *cmd], cwd=work)
+        if rc != 0:
+            raise CheckFailed("git", f"git {cmd[0]}: {first_line(err, out)}")
+
+
+def gitlab_ci_local_jobs(path: Path, variables: dict[str, str], branch: str = "main") -> list[dict[str, Any]]:
+    """The jobs a pipeline with these predefined variables runs (rules and workflow evaluated by
+    gitlab-ci-local), in file order: [{"name", "stage", "when", "needs"}]. Also checks that every
+    job needed by a running job runs too."""
+    gcl = need("gitlab-ci-local")
+    flags = [arg for key, value in sorted(variables.items()) for arg in ("--variable", f"{key}={value}")]
+    ignore = ",".join(sorted(variables))
     with tempfile.TemporaryDirectory(prefix="mlopsgen-gcl-") as tmp:
         work = Path(tmp) / "repo"
-        shutil.copytree(path.parent, work, symlinks=True, ignore=shutil.ignore_patterns(*SKIP_DIRS))
-        cfg = ["-c", "user.name=conformance", "-c", "user.email=conformance@invalid",
-               "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]
-        for cmd in (["init", "-q"], ["checkout", "-q", "-B", "main"], ["add", "-A"],
-                    ["commit", "-q", "--allow-empty", "-m", "rendered"],
-                    ["remote", "add", "origin", "https://gitlab.invalid/group/project.git"],
-                    ["update-ref", "refs/remotes/origin/main", "HEAD"],
-                    ["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main"]):
-            rc, out, err = run([git, *cfg, *cmd], cwd=work)
-            if rc != 0:
-                raise CheckFailed("git", f"git {cmd[0]}: {first_line(err, out)}")
+        _gcl_checkout(path, work, branch)
+        common = ["--cwd", ".", "--file", path.name, "--home", str(Path(tmp) / "home"), "--no-color",
+                  "--ignore-predefined-vars", ignore, *flags]
+        rc, out, err = run([gcl, *common, "--list-csv"], cwd=work)
+        if rc != 0:
+            raise CheckFailed("gitlab-ci-local", first_line(err, out))
+        rc2, out2, err2 = run([gcl, *common, "--validate-dependency-chain"], cwd=work)
+        if rc2 != 0:
+            raise CheckFailed("gitlab-ci-local", "dependency chain: " + first_line(err2, out2))
+    rows = [line.split(";") for line in out.splitlines() if line.count(";") == 5]
+    header, *jobs = rows
+    assert header == ["name", "stage", "when", "allowFailure", "environment", "needs"], header
+    return [{"name": r[0], "stage": r[1], "when": r[2],
+             "needs": [n for n in r[5].strip("[]").split(",") if n]} for r in jobs]
+
+
+def gitlab_ci_local(path: Path) -> None:
+    gcl = need("gitlab-ci-local")
+    with tempfile.TemporaryDirectory(prefix="mlopsgen-gcl-") as tmp:
+        work = Path(tmp) / "repo"
+        _gcl_checkout(path, work)
         rc, out, err = run([gcl, "--cwd", ".", "--file", path.name, "--list-all",
                             "--no-evaluate-rule-changes", "--home", str(Path(tmp) / "home"),
                             "--no-color"], cwd=work)
