@@ -40,6 +40,19 @@ PATTERN_WORDS = {
     "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$": "a label name such as release or app.kubernetes.io/part-of",
     "^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$": "an image repository without a tag, e.g. registry.gitlab.com/acme/model",
     "^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$": "text without control characters (tabs and newlines are fine)",
+    # continuous training
+    "^[0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}$":
+        "a five-field cron expression: minute hour day-of-month month day-of-week",
+    "^(s3|gs)://[a-z0-9][a-z0-9._-]{1,62}/[^\\s'\"`$\\\\\\u0000-\\u001f\\u007f]*$":
+        "an s3:// or gs:// prefix such as s3://bucket/path/",
+    "^[a-z][a-z0-9+.-]*://[^\\s'\"`$\\\\\\u0000-\\u001f\\u007f]+$": "an Asset URI such as s3://bucket/path/",
+    "^(s3|gs|https)://[^\\s'\"`$\\\\\\u0000-\\u001f\\u007f]+[^/\\s]$":
+        "an s3://, gs:// or https:// URL without a trailing '/'",
+    "^https?://[A-Za-z0-9.-]+(:[0-9]{2,5})?(/[A-Za-z0-9._~/-]*)?$": "an http(s) URL such as https://mlflow.example.com",
+    "^(?!/)(?!.*\\.\\.)[A-Za-z0-9_./-]+$": "a relative path inside the repository, without '..'",
+    "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$": "letters, digits, '.', '_' and '-' (at most 128)",
+    "^[a-z][a-z0-9_-]{0,62}$": "an alias: lowercase letter, then letters, digits, '_' or '-'",
+    "^[A-Za-z_][A-Za-z0-9_ .-]{0,127}$": "a column name",
 }
 URL_HINT = "a URL with no spaces, quotes, '$', backticks, backslashes or control characters"
 IMAGE_HINT = ("an image reference pinned by a tag other than 'latest' or by a digest, "

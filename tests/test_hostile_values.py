@@ -108,3 +108,48 @@ def test_control_characters_are_rejected(tmp_path: Path, capsys: pytest.CaptureF
 def test_groovy_is_available_in_ci() -> None:
     if in_ci():
         assert shutil.which("groovy") or find_tool("groovy")
+
+
+def hostile_training_spec(tmp_path: Path, orchestrator: str) -> Path:
+    data = yaml.safe_load((REPO / "tests/specs/valid/minimal.yaml").read_text())
+    data["training"] = {
+        "orchestrator": orchestrator,
+        "triggers": {"schedule": "0 3 * * 1"},
+        "fetch": HOSTILE[0],
+        "command": HOSTILE[1],
+        "outputUri": "s3://models/tiny-model/runs",
+        "dataChecks": {"path": "data/train.csv"},
+        "evaluation": {"command": HOSTILE[2], "thresholds": {"auc": {"min": 0.5}}, "champion": {"metric": "auc"}},
+        "registry": {"trackingUri": "https://mlflow.example.com"},
+    }
+    spec = tmp_path / "mlops.yaml"
+    spec.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return spec
+
+
+def test_retraining_jobs_hold_the_exact_commands(tmp_path: Path) -> None:
+    assert main(["render", str(hostile_training_spec(tmp_path, "gitlab")), "--out", str(tmp_path / "out")]) == 0
+    pipeline = yaml.safe_load((tmp_path / "out/.gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert pipeline["retrain-data-checks"]["script"][0] == HOSTILE[0]
+    assert pipeline["retrain-train"]["script"] == [HOSTILE[0], HOSTILE[1]]
+    assert pipeline["retrain-evaluate"]["script"][2] == HOSTILE[2]
+    assert pipeline["retrain-evaluate"]["script"][4] == HOSTILE[2]
+    assert "injected" not in pipeline
+    assert_tree_conforms(tmp_path / "out")
+
+
+def test_jenkins_retraining_strings_read_back_by_groovy(tmp_path: Path) -> None:
+    groovy = find_tool("groovy")
+    if groovy is None:
+        if in_ci():
+            pytest.fail("groovy is not installed (CI is set)")
+        pytest.skip("skipped: groovy not installed (install with .ci/install-tools)")
+    assert main(["render", str(hostile_training_spec(tmp_path, "jenkins")), "--out", str(tmp_path / "out")]) == 0
+    script = REPO / "tests/conformance/groovy_strings.groovy"
+    result = subprocess.run([groovy, str(script), str(tmp_path / "out/Jenkinsfile.retrain")], capture_output=True,
+                            env=_env(), timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    strings = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    for command in HOSTILE[:3]:
+        assert any(s.endswith("\n" + command) for s in strings), command
+    assert_tree_conforms(tmp_path / "out")
