@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scm-credentials", metavar="ID", help="Jenkins credentials id used to clone --repo-url")
     p.add_argument("--multibranch", action="store_true",
                    help="a multibranch project building every branch with a Jenkinsfile")
+    p.add_argument("--retrain", action="store_true",
+                   help="the continuous-training job instead: <job>-retrain running Jenkinsfile.retrain "
+                   "(training.orchestrator: jenkins)")
     p.add_argument("--lint", action="store_true",
                    help="validate the rendered Jenkinsfile with Jenkins' linter first; stop on errors")
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from generator.errors import UserError
 
 SCRIPT_PATH = "Jenkinsfile"
+RETRAIN_SCRIPT_PATH = "Jenkinsfile.retrain"  # generator.targets.jenkins renders it
 PIPELINE_ROOT = "flow-definition"
 MULTIBRANCH_ROOT = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
 _MULTIBRANCH_FACTORY = "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"
@@ -29,6 +30,7 @@ class JobSettings:
     credentials_id: str | None  # Jenkins credentials used to clone the repository
     multibranch: bool
     model: str  # metadata.name of the spec
+    script_path: str = SCRIPT_PATH  # Jenkinsfile, or Jenkinsfile.retrain for the continuous-training job
 
     @property
     def full_name(self) -> str:
@@ -65,7 +67,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -
 
 
 def _description(settings: JobSettings) -> str:
-    return (f"CI for model {settings.model}: job {settings.full_name}, built from {settings.repo_url}. "
+    what = "Continuous training" if settings.script_path == RETRAIN_SCRIPT_PATH else "CI"
+    return (f"{what} for model {settings.model}: job {settings.full_name}, built from {settings.repo_url}. "
             "Managed by `mlopsgen jenkins apply`; changes made here are overwritten.")
 
 
@@ -87,7 +90,7 @@ def pipeline_config(settings: JobSettings) -> ET.Element:
     _sub(branch, "name", f"*/{settings.branch}")
     _sub(scm, "doGenerateSubmoduleConfigurations", "false")
     _sub(scm, "extensions")
-    _sub(definition, "scriptPath", SCRIPT_PATH)
+    _sub(definition, "scriptPath", settings.script_path)
     _sub(definition, "lightweight", "true")
     _sub(root, "triggers")
     _sub(root, "disabled", "false")
@@ -113,7 +116,7 @@ def multibranch_config(settings: JobSettings) -> ET.Element:
     _sub(sources, "owner", **{"class": MULTIBRANCH_ROOT, "reference": "../.."})
     factory = _sub(root, "factory", **{"class": _MULTIBRANCH_FACTORY})
     _sub(factory, "owner", **{"class": MULTIBRANCH_ROOT, "reference": "../.."})
-    _sub(factory, "scriptPath", SCRIPT_PATH)
+    _sub(factory, "scriptPath", settings.script_path)
     return root
 
 

@@ -165,6 +165,8 @@ def _training(spec: LoadedSpec) -> Iterator[Problem]:
     schedule = triggers.get("schedule")
     if schedule is not None:
         why = cron_problem(schedule.replace("H", "0")) if orchestrator == "jenkins" else cron_problem(schedule)
+        if why and orchestrator != "jenkins" and "H" in schedule:
+            why = f"'H' (a hashed value) is Jenkins syntax; {orchestrator} takes plain numbers"
         if why:
             yield problem_at(spec, ("training", "triggers", "schedule"), f"cron '{schedule}': {why}",
                              "five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 1'", "cron")

@@ -309,3 +309,27 @@ def test_emulator_build_queue_and_faults(jenkins_emulator: JenkinsEmulator) -> N
     assert requests.get(jenkins_emulator.url + "/api/json", timeout=10).status_code == 200
     assert requests.get(jenkins_emulator.url + "/api/python", params={"tree": "jobs[name]"},
                         timeout=10).text == '{"jobs":[{"name":"ml"}]}'
+
+
+def test_retrain_job_runs_the_continuous_training_jenkinsfile(churn: Project, cli: Callable[..., CliResult],
+                                                              jenkins_emulator: JenkinsEmulator) -> None:
+    assert apply(cli, churn, jenkins_emulator).code == 0
+    result = apply(cli, churn, jenkins_emulator, "--retrain", "--lint")
+    assert result.code == 0, result.text
+    assert f"pipeline job {JOB}-retrain: created" in result.out
+    retrain = config(jenkins_emulator, f"{JOB}-retrain")
+    assert retrain.findtext("definition/scriptPath") == "Jenkinsfile.retrain"
+    assert (retrain.findtext("description") or "").startswith("Continuous training for model churn-predictor")
+    assert config(jenkins_emulator).findtext("definition/scriptPath") == "Jenkinsfile"  # the CI job is untouched
+    assert "unchanged" in apply(cli, churn, jenkins_emulator, "--retrain").out
+
+
+def test_retrain_job_needs_training_on_jenkins(fraud: Project, churn: Project, cli: Callable[..., CliResult],
+                                               jenkins_emulator: JenkinsEmulator) -> None:
+    churn.edit_spec("  orchestrator: jenkins\n", "  orchestrator: airflow\n  image: python:3.12.7-slim-bookworm\n")
+    result = apply(cli, churn, jenkins_emulator, "--retrain")
+    assert result.code == 1 and "'H' (a hashed value) is Jenkins syntax; airflow takes plain numbers" in result.err
+    churn.edit_spec('schedule: "H 2 * * *"', 'schedule: "0 2 * * *"')
+    result = apply(cli, churn, jenkins_emulator, "--retrain")
+    assert result.code == 1 and "does not retrain on Jenkins" in result.err
+    assert jenkins_emulator.requests == []

@@ -24,6 +24,8 @@ from generator.intake import load_valid_spec
 from generator.jenkins_job import (
     MULTIBRANCH_ROOT,
     PIPELINE_ROOT,
+    RETRAIN_SCRIPT_PATH,
+    SCRIPT_PATH,
     JobSettings,
     check_item_name,
     config_xml,
@@ -72,7 +74,7 @@ def _jenkinsfile(args: argparse.Namespace) -> str:
     from generator.engine import build  # renders in memory; nothing is written
 
     for rendered in build(args.spec, args.spec.parent).files:
-        if rendered.path == "Jenkinsfile":
+        if rendered.path == (RETRAIN_SCRIPT_PATH if args.retrain else SCRIPT_PATH):
             return rendered.content
     raise UserError(f"{args.spec} renders no Jenkinsfile", "add jenkins to ci.targets")
 
@@ -87,7 +89,9 @@ def apply(args: argparse.Namespace) -> int:
         raise UserError(f"--url {args.url!r} is not an http(s) URL")
     if not args.repo_url.strip():
         raise UserError("--repo-url is empty", "give the clone URL of the model repository holding the Jenkinsfile")
-    name = args.job or spec.metadata.name
+    if args.retrain and (spec.training is None or spec.training.orchestrator != "jenkins"):
+        raise UserError(f"{args.spec} does not retrain on Jenkins", "set training.orchestrator: jenkins")
+    name = args.job or (f"{spec.metadata.name}-retrain" if args.retrain else spec.metadata.name)
     check_item_name(name, "job")
     for folder in args.folder:
         check_item_name(folder, "folder")
@@ -95,7 +99,7 @@ def apply(args: argparse.Namespace) -> int:
     settings = JobSettings(name=name.strip(), folders=tuple(f.strip() for f in args.folder),
                            repo_url=args.repo_url.strip(), branch=spec.ci.default_branch,
                            credentials_id=args.scm_credentials, multibranch=args.multibranch,
-                           model=spec.metadata.name)
+                           model=spec.metadata.name, script_path=RETRAIN_SCRIPT_PATH if args.retrain else SCRIPT_PATH)
     jenkinsfile = _jenkinsfile(args) if args.lint else None
     connection = Connection(url, user, token)
     try:
