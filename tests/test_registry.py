@@ -441,7 +441,8 @@ def test_check(cli: Callable[..., CliResult], ct: Project, mlflow_emulator: Mlfl
     ("models:/fraud-detector/latest", "is not models:/<name>/<version number>"),
     ("models:/fraud-detector/Production", "is not models:/<name>/<version number>"),
     ("models:/fraud-detector/2", "pins version 2 but model.version is '1'"),
-    ("s3://ml-models/fraud-detector", None),
+    ("models:/fraud-detector/1", None),
+    ("s3://ml-models/fraud-detector", "not in the registry"),
 ])
 def test_check_refuses_moving_references(cli: Callable[..., CliResult], ct: Project,
                                          mlflow_emulator: MlflowEmulator, uri: str, message: str | None) -> None:
@@ -451,6 +452,8 @@ def test_check_refuses_moving_references(cli: Callable[..., CliResult], ct: Proj
         result = cli("registry", command, ct.spec, "--tracking-uri", mlflow_emulator.url)
         if message is None:  # a pinned version: fine
             assert result.code == 0, result.text
+        elif message == "not in the registry":  # before the first retraining: nothing to do, no request
+            assert result.code == 0 and message in result.out, result.text
         else:
             assert result.code == 1 and message in result.err, result.err
     assert mlflow_emulator.models[MODEL].aliases == ({"champion": "1"} if message is None else {})

@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     registry = MlflowRegistry(tracking_uri(args.tracking_uri, spec.training), Credentials.from_environment())
     if args.registry_command == "register":
         return _register(args, spec, spec.training, registry)
-    if args.registry_command == "check" and not spec.model.uri.startswith("models:/"):
+    if not spec.model.uri.startswith("models:/"):
         # a model from before continuous training (s3://, gs://...): the first retraining run proposes
-        # a registered one; until then there is no registry entry the deploy could be ahead of
-        message = f"model.uri {spec.model.uri} is not in the registry (not models:/...): nothing to check"
+        # a registered one; until then there is no registry entry to check or to alias
+        message = (f"model.uri {spec.model.uri} is not in the registry (not models:/...): nothing to "
+                   + ("check" if args.registry_command == "check" else "alias"))
         if args.format == "json":
             emit_json({"name": spec.training.registry.model_name, "version": spec.model.version,
                        "status": "NOT_A_REGISTRY_MODEL", "ready": True, "message": message})
