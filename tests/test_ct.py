@@ -272,6 +272,7 @@ def test_delivery_pipelines_run_no_retraining_and_check_the_registry_before_buil
     assert not set(RETRAIN_JOBS) & set(jobs)
     assert "model-registered" in jobs["build-image"]["needs"]
     assert "deploy-staging" in jobs
+    assert jobs["registry-champion"]["needs"] == ["promote-production"]  # after production serves it
     mr = {j["name"] for j in gitlab_ci_local_jobs(EXAMPLES / "fraud-detector/rendered/.gitlab-ci.yml",
                                                   {"CI_PIPELINE_SOURCE": "merge_request_event"},
                                                   branch="feature")}
