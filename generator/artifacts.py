@@ -17,6 +17,7 @@ class Syntax(Enum):
     DOCKERFILE = "dockerfile"
     IGNORE_FILE = "ignore-file"
     SHELL = "shell"
+    PYTHON = "python"  # Airflow DAG files
 
     @property
     def comment(self) -> str:

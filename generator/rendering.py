@@ -1,12 +1,13 @@
 """One sandboxed Jinja environment with strict undefined, and the quoting filters blueprints use.
 
 Blueprints never concatenate user text into code: every value passes through the filter for the
-language it lands in (YAML scalar, Groovy string, shell word, JSON).
+language it lands in (YAML scalar, Groovy string, shell word, JSON, Python literal).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -65,6 +66,17 @@ def json_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def python_literal(value: Any) -> str:
+    """A Python literal for a str, int, float, bool or None: what `ast.literal_eval` reads back as value.
+
+    repr() of a str escapes quotes, backslashes, newlines and every non-printable character, so the
+    literal is one line that no spec text can end early. Other types are refused rather than guessed at.
+    """
+    if value is None or type(value) in (str, bool, int) or (type(value) is float and math.isfinite(value)):
+        return repr(value)
+    raise TypeError(f"no Python literal for {type(value).__name__} {value!r}")
+
+
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled blueprints cached per user (compiling them is most of a cold render).
 
@@ -98,7 +110,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(yq=yaml_scalar, groovy=groovy_string, sh=shell_word, json=json_value)
+    env.filters.update(yq=yaml_scalar, groovy=groovy_string, sh=shell_word, json=json_value, py=python_literal)
     return env
 
 

@@ -60,6 +60,8 @@ def _check(file: RenderedFile, paths: set[str]) -> Iterator[str]:
         yield from _check_dockerfile(file.content)
     elif file.syntax is Syntax.SHELL:
         yield from _check_shell(file.content)
+    elif file.syntax is Syntax.PYTHON:
+        yield from _check_python(file.path, file.content)
 
 
 def _yaml_documents(text: str) -> Iterator[Any]:
@@ -205,7 +207,7 @@ def _check_kustomization(path: str, doc: dict[str, Any], paths: set[str]) -> Ite
             yield f"kustomization refers to '{ref}', which is not rendered"
 
 
-# ---------------------------------------------------------------------------- Jenkins, Docker, sh
+# ------------------------------------------------------------------------ Jenkins, Docker, sh, Python
 
 def _check_groovy_structure(text: str) -> Iterator[str]:
     """Brackets balance outside strings and comments: the cheap half of a Groovy parse.
@@ -274,3 +276,14 @@ def _check_shell(text: str) -> Iterator[str]:
     result = subprocess.run([bash, "-n"], input=text.encode(), capture_output=True, check=False)
     if result.returncode:
         yield "bash -n: " + result.stderr.decode(errors="replace").strip()
+
+
+def _check_python(path: str, text: str) -> Iterator[str]:
+    """Python compiles it (the syntax of the running interpreter; the conformance tests load the DAG
+    files in a real Airflow)."""
+    try:
+        compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # IndentationError and TabError are SyntaxErrors too
+        yield f"line {exc.lineno}: {exc.msg}" if exc.lineno else f"not Python source: {exc.msg}"
+    except ValueError as exc:  # a NUL byte, before Python 3.11.4
+        yield f"not Python source: {exc}"
