@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conformance.validators import in_ci
+from conformance.validators import find_tool, in_ci
 
 from generator.artifacts import RenderedFile, Syntax
 from generator.cli import main
@@ -37,6 +37,7 @@ AIRFLOW_EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/mlops.ya
                           if (yaml.safe_load(p.read_text(encoding="utf-8")).get("training") or {})
                           .get("orchestrator") == "airflow")
 DEMAND = REPO / "examples" / "demand-forecast" / "mlops.yaml"
+GOLDEN_DAG = DEMAND.parent / "rendered" / "airflow" / "dags" / "demand_forecast_retrain.py"
 HOSTILE = {
     "fetch": "echo \"$(id)\" '${HOME}' `whoami`; rm -rf / # \\\n\"\"\"\nimport os; os.system('x')\n'''",
     "command": ("python -c \"print('''{{ spec.name }}''')\" {% if x %}{#\\x00\\u0027 \\\" \\\\ \t\n"
@@ -89,7 +90,7 @@ def dag_file(spec: Path) -> str:
 
 def test_the_demand_forecast_example_uses_airflow() -> None:
     assert [p.name for p in AIRFLOW_EXAMPLES] == ["demand-forecast"]
-    assert (DEMAND.parent / "rendered" / "airflow" / "dags" / "demand_forecast_retrain.py").is_file()
+    assert GOLDEN_DAG.is_file()
 
 
 def test_no_dag_unless_the_spec_names_airflow() -> None:
@@ -143,6 +144,20 @@ def test_verify_names_the_file_and_line_of_a_python_syntax_error() -> None:
         verify([broken])
     assert "airflow/dags/m_retrain.py (from spec field 'training'): line 3:" in str(caught.value)
     verify([RenderedFile("airflow/dags/ok.py", "x = 1\n", Syntax.PYTHON, "training")])
+
+
+def test_the_step_scripts_pass_shellcheck_as_posix_sh() -> None:
+    shellcheck = find_tool("shellcheck")
+    assert shellcheck, "shellcheck is not installed: pip install -e '.[test]'"
+    source = GOLDEN_DAG.read_text(encoding="utf-8")
+    scripts = {target.id: node.value.value for node in ast.parse(source).body if isinstance(node, ast.Assign)
+               for target in node.targets if isinstance(target, ast.Name)
+               and isinstance(node.value, ast.Constant) and str(node.value.value).startswith("set -eu")}
+    assert sorted(scripts) == ["CHECK_DATA", "EVALUATE", "OPEN_MERGE_REQUEST", "REGISTER", "TRAIN"]
+    for name, script in scripts.items():
+        result = subprocess.run([shellcheck, "--shell=sh", "--severity=style", "-"], input=script, text=True,
+                                capture_output=True, timeout=60, check=False)
+        assert result.returncode == 0, f"{name}: {result.stdout}"
 
 
 def test_render_is_byte_identical_across_runs(tmp_path: Path) -> None:
