@@ -27,6 +27,7 @@ class FakePrometheus:
     url: str
     latency_ms: str = "25"  # p95 latency; the fraud-detector SLO is 40 ms
     error_rate: str = "0.005"  # the SLO is 0.01
+    score_shift: str = "0.02"  # the score-drift SLO is 0.1
     answer: Callable[[str], Answer] | None = None  # overrides the per-query values
     queries: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
@@ -38,6 +39,8 @@ class FakePrometheus:
             return 200, vector(self.latency_ms)
         if "http_requests_total" in query:
             return 200, vector(self.error_rate)
+        if "model_prediction_score_sum" in query:
+            return 200, vector(self.score_shift)
         return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query}"}
 
 
@@ -81,13 +84,14 @@ def test_all_slos_within_passes(fraud: Project, cli, prometheus: FakePrometheus)
     assert result.code == 0, result.text
     assert "PASS p95-latency: 25 (threshold 40)" in result.out
     assert "PASS error-rate: 0.005 (threshold 0.01)" in result.out
+    assert "PASS score-drift: 0.02 (threshold 0.1)" in result.out
     assert "analysis of production: passed" in result.out
-    assert prometheus.paths == ["/api/v1/query", "/api/v1/query"]
+    assert prometheus.paths == ["/api/v1/query"] * 3
 
 
 def test_queries_select_the_environment_and_model(fraud: Project, cli, prometheus: FakePrometheus) -> None:
     assert analyze(cli, fraud, prometheus.url).code == 0
-    assert len(prometheus.queries) == 2
+    assert len(prometheus.queries) == 3  # p95 latency, error rate, score drift
     for query in prometheus.queries:
         assert 'namespace="risk-prod"' in query
         assert 'serving_kserve_io_inferenceservice="fraud-detector"' in query

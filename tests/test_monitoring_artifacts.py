@@ -212,9 +212,9 @@ def test_dashboards_differ_per_environment_and_are_deterministic(spec: Spec) -> 
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_example_spec_dashboard_has_only_the_software_row(tmp_path: Path) -> None:
-    spec = load_spec_data(tmp_path, spec_data())
+def test_example_spec_dashboard_has_the_rows_of_its_slos(tmp_path: Path) -> None:
+    spec = load_spec_data(tmp_path, spec_data())  # latency, error rate and the score drift
     env = spec.environment("production")
     dashboard = json.loads(dashboard_json(spec, env))
-    assert [p["title"] for p in dashboard["panels"] if p["type"] == "row"] == ["Software"]
-    assert len(timeseries(dashboard)) == 2 + 2
+    assert [p["title"] for p in dashboard["panels"] if p["type"] == "row"] == ["Software", "Output"]
+    assert len(timeseries(dashboard)) == 2 + 3
