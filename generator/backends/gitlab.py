@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.backends import BackendError, BranchSnapshot, ConflictError, MergeRequest
+from generator.schedules import Schedule, ScheduleForbidden, WantedSchedule
 from generator.writer import Action, Change
 
 TREE_PAGE = 100
@@ -204,3 +205,73 @@ class GitLabRepository:
             iid = int(existing.group(1))  # the open one for this branch: update it, never a duplicate
             updated = self.project.mergerequests.update(iid, {"title": title, "description": description})
             return MergeRequest(f"!{iid}", str(updated.get("web_url", "")), created=False)
+
+    # ---- pipeline schedules: the retraining cron (generator.schedules) ----------------------------
+
+    def list_schedules(self) -> list[Schedule]:
+        with self._schedule_errors("list the pipeline schedules"):
+            items = self.project.pipelineschedules.list(get_all=True, per_page=SCHEDULE_PAGE)
+        return [_schedule(item.attributes) for item in items]
+
+    def create_schedule(self, want: WantedSchedule) -> Schedule:
+        data = {"description": want.description, "ref": want.ref, "cron": want.cron,
+                "cron_timezone": want.cron_timezone, "active": want.active}
+        with self._schedule_errors(f"create the pipeline schedule '{want.description}'"):
+            created = self.project.pipelineschedules.create(data)
+        return _schedule(created.attributes)
+
+    def update_schedule(self, schedule_id: int, changes: dict[str, object]) -> Schedule:
+        with self._schedule_errors(f"update pipeline schedule #{schedule_id}"):
+            data = self.project.pipelineschedules.update(schedule_id, dict(changes))
+        return _schedule(data)
+
+    def take_schedule_ownership(self, schedule_id: int) -> Schedule:
+        with self._schedule_errors(f"take ownership of pipeline schedule #{schedule_id}"):
+            schedule = self.project.pipelineschedules.get(schedule_id, lazy=True)
+            schedule.take_ownership()
+        return _schedule(schedule.attributes)
+
+    def delete_schedule(self, schedule_id: int) -> None:
+        with self._schedule_errors(f"delete pipeline schedule #{schedule_id}"):
+            self.project.pipelineschedules.delete(schedule_id)
+
+    @contextmanager
+    def _schedule_errors(self, what: str) -> Iterator[None]:
+        """translated_errors, plus: a refusal is a ScheduleForbidden (403, or the 400 GitLab's save
+        service answers when the token may not schedule that ref), model errors read plainly."""
+        import gitlab.exceptions as gle
+
+        with translated_errors(f"{self.name}: {what}", self.secret):
+            try:
+                yield
+            except gle.GitlabError as exc:
+                code = getattr(exc, "response_code", None)
+                message = _plain(getattr(exc, "error_message", exc))
+                if self.secret:
+                    message = message.replace(self.secret, "***")
+                if code == 403 or (code == 400 and "not authorized" in message):
+                    raise ScheduleForbidden(f"{self.name}: cannot {what}: GitLab refused ({code}: {message})",
+                                            code) from None
+                if code == 400:
+                    raise BackendError(f"{self.name}: cannot {what}: GitLab answered 400: {message}") from None
+                raise
+
+
+SCHEDULE_PAGE = 100
+
+
+def _schedule(attrs: dict[str, Any]) -> Schedule:
+    owner = attrs.get("owner") or {}
+    return Schedule(int(attrs["id"]), str(attrs.get("description") or ""), str(attrs.get("ref") or ""),
+                    str(attrs.get("cron") or ""), str(attrs.get("cron_timezone") or ""), attrs.get("active") is True,
+                    str(owner.get("username") or "") if isinstance(owner, dict) else "")
+
+
+def _plain(message: object) -> str:
+    """GitLab's model errors ({"cron": [" is invalid syntax"]}) as text."""
+    if isinstance(message, dict):
+        return "; ".join(f"{key} {' '.join(str(v).strip() for v in (vals if isinstance(vals, list) else [vals]))}"
+                         for key, vals in message.items())
+    if isinstance(message, list):
+        return "; ".join(str(m) for m in message)
+    return str(message)

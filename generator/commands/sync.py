@@ -1,4 +1,7 @@
-"""`mlopsgen sync`: render, then commit what changed to a local git repository or to GitLab."""
+"""`mlopsgen sync`: render, then commit what changed to a local git repository or to GitLab.
+Through GitLab, a sync that commits to the spec's default branch also keeps the retraining
+schedule in step with the spec (generator.schedules); a merge-request sync leaves it to the sync
+that runs once the merge request has landed."""
 
 from __future__ import annotations
 
@@ -6,10 +9,21 @@ import argparse
 import sys
 
 from generator.backends import BackendError
+from generator.backends.gitlab import GitLabRepository
 from generator.commands import emit_json
 from generator.engine import build
 from generator.errors import EXIT_OK, UserError
+from generator.model import Spec
 from generator.remote import GitLabAccess, open_gitlab, open_local
+from generator.schedules import (
+    ScheduleForbidden,
+    ScheduleOutcome,
+    ScheduleStore,
+    manages_schedule,
+    reconcile,
+    schedule_description,
+    wanted_schedule,
+)
 from generator.sync import Destination, SyncOptions, SyncOutcome, sync
 
 MR_BRANCH = "mlopsgen/update"
@@ -47,12 +61,47 @@ def run(args: argparse.Namespace) -> int:
     except BackendError as exc:
         message = access.scrub(str(exc)) if access else str(exc)
         raise UserError(message, "nothing was committed to that repository; run the sync again") from None
+    schedule = None
+    if access is not None and isinstance(model_repo, GitLabRepository) and manages_schedule(result.spec):
+        target = args.branch or model_repo.default_branch
+        schedule = _sync_schedule(model_repo, result.spec, target, args, access, outcomes[0])
     if args.format == "json":
-        emit_json({"outcomes": [o.to_json() for o in outcomes]})
+        emit_json({"outcomes": [o.to_json() for o in outcomes],
+                   "schedule": None if schedule is None else schedule.to_json()})
         return EXIT_OK
     for outcome in outcomes:
         _report(outcome)
+    if schedule is not None and schedule.status != "absent":
+        print(f"{model_repo.name}: {schedule.summary()}")
     return EXIT_OK
+
+
+def _sync_schedule(store: ScheduleStore, spec: Spec, target: str, args: argparse.Namespace, access: GitLabAccess,
+                   files: SyncOutcome) -> ScheduleOutcome | None:
+    """After the files: the schedule runs the pipeline they define. A failure here leaves the
+    committed files in place; the next sync lists the schedules again and converges."""
+    description = schedule_description(spec.metadata.name)
+    home = spec.ci.default_branch
+    want = wanted_schedule(spec, home)
+    if args.merge_request or target != home:
+        if want is None:
+            return None
+        why = ("a merge request is a proposal: the pipeline schedule is set by `mlopsgen sync` without "
+               f"--merge-request on {home}, once the merge request has landed") if args.merge_request else (
+               f"the pipeline schedule follows syncs to {home} (ci.defaultBranch), not to {target}")
+        return ScheduleOutcome("skipped", description, want, note=why)
+    done = (f"the generated files were committed ({files.commit[:12]})" if files.commit
+            else "the generated files were already up to date" if files.status == "unchanged" else "")
+    try:
+        return reconcile(store, description, want, dry_run=args.dry_run)
+    except ScheduleForbidden as exc:
+        raise UserError(access.scrub(str(exc)) + ". Managing pipeline schedules needs a token with the api scope "
+                        f"and the Maintainer role on {store.name}",
+                        "use a project access token (role Maintainer, scope api) in GITLAB_TOKEN, then run the sync "
+                        f"again{'; ' + done if done else ''}") from None
+    except BackendError as exc:
+        raise UserError(access.scrub(str(exc)), "the pipeline schedule was not changed; run the sync again"
+                        + (f"; {done}" if done else "")) from None
 
 
 def _report(outcome: SyncOutcome) -> None:

@@ -19,6 +19,10 @@ Clients such as python-gitlab talk to it unmodified. What it answers, and how, f
 Test hooks: ``create_project``, ``commit_directly``, ``head``, ``repo_path``, ``requests`` (every
 (method, raw path with query) received) and ``inject(Fault(...))`` for 429/500/502/dropped
 connections/concurrent pushes. ``ci_lint_enabled`` switches ``POST …/ci/lint`` off (404).
+
+Pipeline schedules (``…/pipeline_schedules``, see the section below) follow GitLab's API, its
+``Ci::PipelineSchedulePolicy`` and the model's validations; ``pipeline_schedules(project)`` shows
+a project's store, ``add_pipeline_schedule`` makes one as if someone had made it in the UI.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
+from zoneinfo import ZoneInfo, available_timezones
 
 import yaml
 
@@ -241,6 +246,7 @@ class _Project:
     default_branch: str
     repo: _Repo
     merge_requests: list[dict[str, Any]] = field(default_factory=list)
+    pipeline_schedules: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def namespace(self) -> str:
@@ -386,6 +392,18 @@ class GitLabEmulator:
             ("PUT", "projects/:pid/merge_requests/:iid", self._update_mr),
             ("POST", "projects/:pid/ci/lint", self._ci_lint),
         ]
+        self._routes += [
+            ("GET", "projects/:pid/pipeline_schedules", self._list_schedules),
+            ("POST", "projects/:pid/pipeline_schedules", self._create_schedule),
+            ("GET", "projects/:pid/pipeline_schedules/:schedule_id", self._get_schedule),
+            ("PUT", "projects/:pid/pipeline_schedules/:schedule_id", self._update_schedule),
+            ("DELETE", "projects/:pid/pipeline_schedules/:schedule_id", self._delete_schedule),
+            ("POST", "projects/:pid/pipeline_schedules/:schedule_id/take_ownership", self._take_schedule_ownership),
+        ]
+        self._schedule_ids = 0
+        # "full": GitLab 16.x and later store a short ref expanded (main -> refs/heads/main);
+        # "as-given": older versions store the ref as it was sent
+        self.schedule_refs = "full"
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -983,3 +1001,277 @@ class GitLabEmulator:
         if "content" not in ctx.params:
             raise _bad_param("content is missing")
         return 200, lint_ci(str(ctx.params["content"])), {}
+
+    # ---- pipeline schedules -----------------------------------------------------------------------
+    # GitLab's lib/api/ci/pipeline_schedules.rb, Ci::PipelineSchedules::{Create,Update}Service,
+    # Ci::PipelineSchedule (validations) and Ci::PipelineSchedulePolicy:
+    # - list and get need Reporter (list: 403 below it; get: 404 "Pipeline Schedule Not Found");
+    # - create needs Developer (403 below it); update only by the schedule's owner (403 for everyone
+    #   else, Maintainers included: they take ownership first); delete and take ownership need
+    #   Maintainer, or the owner. A protected ref keeps Developers from creating or editing a
+    #   schedule for it: the service's 400 {"message": {"base": [...]}}. The emulator does not model
+    #   branch protection for pushes, but here it treats the default branch as GitLab protects it
+    #   by default (push and merge: Maintainers), so a Developer token cannot schedule it.
+    # - Grape parameter errors: 400 {"error": "cron is missing"}; model errors: 400
+    #   {"message": {"cron": [" is invalid syntax"]}}; a short ref is expanded to refs/heads/… or
+    #   refs/tags/… ({"ref": ["is ambiguous"]} when it names both or neither); create 201,
+    #   get/update 200, delete 204 without a body; take ownership 201 (200 when already the owner).
+    # - Cron: five fields (numbers, names, ranges, steps, lists) or @hourly/@daily/…; time zones:
+    #   IANA names (ActiveSupport's "Pacific Time (US & Canada)" style is not emulated).
+
+    def pipeline_schedules(self, project: int | str) -> list[dict[str, Any]]:
+        """The project's schedules as stored (copies), oldest first."""
+        with self._lock:
+            return [json.loads(json.dumps(s)) for s in self._lookup(project).pipeline_schedules]
+
+    def add_pipeline_schedule(self, project: int | str, *, description: str, ref: str, cron: str,
+                              cron_timezone: str = "UTC", active: bool = True, owner_token: str | None = None) -> int:
+        """A schedule someone made (stored as given, unvalidated), owned by owner_token's user
+        (default: the first token). Returns its id."""
+        proj = self._lookup(project)
+        token = owner_token or next(iter(self.tokens))
+        user = self._authenticate({"PRIVATE-TOKEN": token}, {})
+        assert user is not None
+        with self._lock:
+            self._schedule_ids += 1
+            now = _now()
+            fields = _parse_cron(cron)
+            schedule = {"id": self._schedule_ids, "description": description, "ref": ref, "cron": cron,
+                        "cron_timezone": cron_timezone, "active": active, "created_at": now, "updated_at": now,
+                        "next_run_at": _next_run(fields, cron_timezone) if fields else None,
+                        "owner": self._user_basic(user)}
+            proj.pipeline_schedules.append(schedule)
+            return self._schedule_ids
+
+    def _user_basic(self, user: dict[str, Any]) -> dict[str, Any]:
+        return {"id": user["id"], "username": user["username"], "name": user["name"], "state": "active",
+                "avatar_url": None, "web_url": f"{self.url}/{user['username']}"}
+
+    @staticmethod
+    def _rank(ctx: _Ctx) -> int:
+        return ROLE_RANK.get(ctx.user["role"], 0) if ctx.user else 0
+
+    @staticmethod
+    def _owns(ctx: _Ctx, schedule: dict[str, Any]) -> bool:
+        return ctx.user is not None and schedule["owner"]["id"] == ctx.user["id"]
+
+    def _may_admin_schedule(self, ctx: _Ctx, schedule: dict[str, Any]) -> bool:
+        rank = self._rank(ctx)
+        return rank >= ROLE_RANK["maintainer"] or (self._owns(ctx, schedule) and rank >= ROLE_RANK["developer"])
+
+    def _schedule_entity(self, ctx: _Ctx, schedule: dict[str, Any], details: bool = False) -> dict[str, Any]:
+        keys = ("id", "description", "ref", "cron", "cron_timezone", "next_run_at", "active", "created_at",
+                "updated_at", "owner")
+        entity = {k: json.loads(json.dumps(schedule[k])) for k in keys}
+        privileged = self._may_admin_schedule(ctx, schedule)
+        if privileged:
+            entity["inputs"] = []
+        if details:
+            entity["last_pipeline"] = None
+            if privileged:
+                entity["variables"] = []
+        return entity
+
+    def _find_schedule(self, ctx: _Ctx, project: _Project, schedule_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"-?\d+", schedule_id):
+            raise _bad_param("pipeline_schedule_id is invalid")
+        for schedule in project.pipeline_schedules:
+            if schedule["id"] == int(schedule_id) and self._rank(ctx) >= ROLE_RANK["reporter"]:
+                return schedule
+        raise _not_found("Pipeline Schedule")
+
+    @staticmethod
+    def _schedule_params(ctx: _Ctx, *, creating: bool) -> dict[str, Any]:
+        """Grape's declared parameters: types and presence; every error at once, comma-joined."""
+        p, out, errors = ctx.params, {}, []
+        for key in ("description", "ref", "cron", "cron_timezone"):
+            if key in p and p[key] is not None:
+                out[key] = str(p[key])
+            elif creating and key != "cron_timezone":
+                errors.append(f"{key} is missing")
+        if creating and out.get("ref") == "":
+            errors.append("ref is empty")
+        if "active" in p:
+            value = p["active"]
+            if value in (True, False) or str(value).lower() in ("true", "false", "1", "0"):
+                out["active"] = value is True or str(value).lower() in ("true", "1")
+            else:
+                errors.append("active is invalid")
+        if errors:
+            raise _bad_param(", ".join(errors))
+        if creating:
+            out.setdefault("cron_timezone", "UTC")
+            out.setdefault("active", True)
+        return out
+
+    def _save_schedule(self, ctx: _Ctx, project: _Project, schedule: dict[str, Any], changes: dict[str, Any],
+                       verb: str) -> dict[str, Any]:
+        """The save service on the schedule with its new attributes: the permission on its ref,
+        the ref's expansion, then the model's validations. Returns the attributes to store."""
+        candidate = {**schedule, **changes}
+        ref = str(candidate["ref"])
+        branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
+        if branch == project.default_branch and self._rank(ctx) < ROLE_RANK["maintainer"]:
+            raise ApiError(400, {"message": {"base": [f"The current user is not authorized to {verb} "
+                                                      "the pipeline schedule"]}})
+        if self.schedule_refs == "full" and not re.match(r"refs/(heads|tags)/\S", ref):
+            is_branch = project.repo.branch_head(ref) is not None
+            is_tag = project.repo.resolve(f"refs/tags/{ref}") is not None if ref else False
+            if is_branch == is_tag:  # both, or neither: GitLab cannot expand it
+                raise ApiError(400, {"message": {"ref": ["is ambiguous"]}})
+            candidate["ref"] = f"refs/heads/{ref}" if is_branch else f"refs/tags/{ref}"
+        candidate["cron"] = str(candidate["cron"]).strip()
+        errors: dict[str, list[str]] = {}
+        fields = _parse_cron(candidate["cron"])
+        zone_ok = _valid_timezone(str(candidate["cron_timezone"]))
+        if fields is None or not zone_ok:
+            errors["cron"] = [" is invalid syntax"] + ([] if candidate["cron"] else ["can't be blank"])
+        if not zone_ok:
+            errors["cron_timezone"] = [" is invalid syntax"]
+        if not str(candidate["ref"]):
+            errors["ref"] = ["can't be blank"]
+        if not str(candidate["description"]).strip():
+            errors["description"] = ["can't be blank"]
+        if errors:
+            raise ApiError(400, {"message": errors})
+        assert fields is not None
+        candidate["next_run_at"] = _next_run(fields, str(candidate["cron_timezone"]))
+        candidate["updated_at"] = _now()
+        return candidate
+
+    def _list_schedules(self, ctx: _Ctx, project: _Project) -> tuple[int, list[Any], dict[str, str]]:
+        scope = ctx.query.get("scope")
+        if scope is not None and scope not in ("active", "inactive"):
+            raise _bad_param("scope does not have a valid value")
+        if self._rank(ctx) < ROLE_RANK["reporter"]:
+            raise ApiError(403, {"message": "403 Forbidden"})
+        with self._lock:
+            found = [s for s in sorted(project.pipeline_schedules, key=lambda s: -s["id"])
+                     if scope is None or s["active"] is (scope == "active")]
+            return self._paginate(ctx, [self._schedule_entity(ctx, s) for s in found])
+
+    def _get_schedule(self, ctx: _Ctx, project: _Project, schedule_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._schedule_entity(ctx, self._find_schedule(ctx, project, schedule_id), details=True)
+
+    def _create_schedule(self, ctx: _Ctx, project: _Project) -> dict[str, Any]:
+        params = self._schedule_params(ctx, creating=True)
+        if self._rank(ctx) < ROLE_RANK["developer"]:
+            raise ApiError(403, {"message": "403 Forbidden"})
+        assert ctx.user is not None
+        with self._lock:
+            now = _now()
+            fresh = {"id": 0, "created_at": now, "owner": self._user_basic(ctx.user)}
+            schedule = self._save_schedule(ctx, project, fresh, params, "create")
+            self._schedule_ids += 1
+            schedule["id"] = self._schedule_ids
+            project.pipeline_schedules.append(schedule)
+            return self._schedule_entity(ctx, schedule, details=True)
+
+    def _update_schedule(self, ctx: _Ctx, project: _Project, schedule_id: str) -> dict[str, Any]:
+        params = self._schedule_params(ctx, creating=False)
+        with self._lock:
+            schedule = self._find_schedule(ctx, project, schedule_id)
+            if not (self._owns(ctx, schedule) and self._rank(ctx) >= ROLE_RANK["developer"]):
+                raise ApiError(403, {"message": "403 Forbidden"})
+            schedule.update(self._save_schedule(ctx, project, schedule, params, "update"))
+            return self._schedule_entity(ctx, schedule, details=True)
+
+    def _delete_schedule(self, ctx: _Ctx, project: _Project, schedule_id: str) -> tuple[int, None, dict[str, str]]:
+        with self._lock:
+            schedule = self._find_schedule(ctx, project, schedule_id)
+            if not self._may_admin_schedule(ctx, schedule):
+                raise ApiError(403, {"message": "403 Forbidden"})
+            project.pipeline_schedules.remove(schedule)
+        return 204, None, {}
+
+    def _take_schedule_ownership(self, ctx: _Ctx, project: _Project,
+                                 schedule_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            schedule = self._find_schedule(ctx, project, schedule_id)
+            if not self._may_admin_schedule(ctx, schedule):
+                raise ApiError(403, {"message": "403 Forbidden"})
+            if self._owns(ctx, schedule):
+                return 200, self._schedule_entity(ctx, schedule, details=True), {}
+            assert ctx.user is not None
+            schedule.update(owner=self._user_basic(ctx.user), updated_at=_now())
+            return 201, self._schedule_entity(ctx, schedule, details=True), {}
+
+
+ROLE_RANK = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+CRON_ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+                "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_NAMES: tuple[dict[str, int], ...] = (
+    {}, {}, {}, {m: i + 1 for i, m in enumerate(_MONTHS)}, {d: i for i, d in enumerate(_WEEKDAYS)})
+_TIMEZONES: set[str] = set()
+
+
+@dataclass(frozen=True)
+class _Cron:
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+    any_day: bool  # day-of-month is "*"
+    any_weekday: bool
+
+
+def _parse_cron(text: str) -> _Cron | None:
+    """Five cron fields (or an @alias), as GitLab's Fugit-based parser reads them; None if invalid."""
+    fields = CRON_ALIASES.get(text.strip().lower(), text).split()
+    if len(fields) != 5:
+        return None
+    sets: list[frozenset[int]] = []
+    for field_text, (low, high), names in zip(fields, _CRON_BOUNDS, _CRON_NAMES, strict=True):
+        values: set[int] = set()
+        for part in field_text.lower().split(","):
+            match = re.fullmatch(r"(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?", part)
+            if match is None:
+                return None
+            span, step = match.group(1), int(match.group(2) or 1)
+            try:
+                ends = [low, high] if span == "*" else [names[x] if x in names else int(x) for x in span.split("-")]
+            except ValueError:
+                return None
+            first, last = ends[0], ends[-1]
+            if len(ends) == 1 and match.group(2):  # "5/10": from 5 to the end, every 10
+                last = high
+            if step < 1 or not low <= first <= last <= high:
+                return None
+            values.update(range(first, last + 1, step))
+        sets.append(frozenset(values))
+    weekdays = frozenset(d % 7 for d in sets[4])
+    return _Cron(sets[0], sets[1], sets[2], sets[3], weekdays, fields[2].startswith("*"), fields[4].startswith("*"))
+
+
+def _valid_timezone(name: str) -> bool:
+    if not _TIMEZONES:
+        _TIMEZONES.update(available_timezones() or {"UTC", "Etc/UTC"})
+    return name in _TIMEZONES
+
+
+def _next_run(cron: _Cron, zone_name: str, now: datetime | None = None) -> str | None:
+    """The next minute the cron names, in its time zone, as GitLab's next_run_at (UTC, ms)."""
+    from datetime import timedelta
+
+    zone = ZoneInfo(zone_name)
+    start = (now or datetime.now(timezone.utc)).astimezone(zone).replace(second=0, microsecond=0)
+    start += timedelta(minutes=1)
+    day = start.date()
+    for _ in range(366 * 8):  # a 29 February on a given weekday can be years away
+        day_ok = day.day in cron.days
+        weekday_ok = (day.weekday() + 1) % 7 in cron.weekdays
+        matches = (day_ok or weekday_ok) if not (cron.any_day or cron.any_weekday) else (day_ok and weekday_ok)
+        if day.month in cron.months and matches:
+            for hour in sorted(cron.hours):
+                for minute in sorted(cron.minutes):
+                    at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+                    if at >= start:
+                        utc = at.astimezone(timezone.utc)
+                        return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        day += timedelta(days=1)
+    return None
