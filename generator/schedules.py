@@ -5,9 +5,11 @@ keeps one schedule, described `mlopsgen: retrain <model>`, in step with
 active flag differ, deleted when the spec no longer asks for it, and left alone (no write) when
 it matches. The description is what makes a schedule mlopsgen's: no other schedule is touched.
 
-Only the sync that commits to the spec's default branch (`ci.defaultBranch`) does this: a merge
-request is a proposal, so the schedule follows the spec once the proposal has landed and the sync
-runs on that branch itself; a sync to another branch does not move the schedule there.
+Only a sync of the spec's default branch (`ci.defaultBranch`) does this, also with
+--merge-request: that sync runs on the default branch after the spec changed there (the generated
+pipeline's mlopsgen-sync job), so the spec it reads has landed and only the generated files are
+proposed; a cron-only change alters no generated file, so this is the one place it takes effect.
+A sync to another branch does not move the schedule there.
 """
 
 from __future__ import annotations

@@ -212,18 +212,18 @@ def test_a_maintainer_takes_ownership_of_ours_to_update_it(cli, gl: GitLabEmulat
     assert [m for m, _ in schedule_requests(gl)] == ["GET", "PUT", "POST", "PUT"]
 
 
-def test_merge_request_sync_leaves_schedules_alone(cli, gl: GitLabEmulator, spec: Path) -> None:
+def test_merge_request_sync_of_the_default_branch_sets_the_schedule(cli, gl: GitLabEmulator, spec: Path) -> None:
+    """The generated mlopsgen-sync job runs `sync --merge-request` on main after the spec changed there:
+    the spec has landed, only the generated files are proposed, and a cron-only change alters none
+    of them, so this sync is where the schedule follows the spec."""
     result = sync(cli, gl, spec, "--merge-request")
     assert result.code == 0, result.text
-    assert schedule_requests(gl) == [] and gl.pipeline_schedules(PROJECT) == []
-    assert "schedule: skipped" in result.out and "a merge request is a proposal" in result.out
-    gl.add_pipeline_schedule(PROJECT, description=OURS, ref="refs/heads/main", cron="0 9 * * *", owner_token=TOKEN)
-    before = gl.pipeline_schedules(PROJECT)
-    report = json.loads(sync(cli, gl, spec, "--merge-request", "--format", "json").out)["schedule"]
-    assert report["status"] == "skipped"
-    without_training(spec)
-    assert sync(cli, gl, spec, "--merge-request").code == 0
-    assert schedule_requests(gl) == [] and gl.pipeline_schedules(PROJECT) == before
+    (schedule,) = ours(gl)
+    assert schedule["cron"] == "0 3 * * 1"
+    edit_text(spec, '    schedule: "0 3 * * 1"\n', '    schedule: "30 2 * * *"\n')
+    report = json.loads(sync(cli, gl, spec, "--merge-request", "--format", "json").out)
+    assert report["schedule"]["status"] == "updated"
+    assert ours(gl)[0]["cron"] == "30 2 * * *"
 
 
 def test_moving_retraining_to_airflow_removes_the_schedule(cli, gl: GitLabEmulator, spec: Path) -> None:
@@ -243,7 +243,7 @@ def test_a_sync_to_another_branch_does_not_move_the_schedule(cli, gl: GitLabEmul
     gl.reset_requests()
     result = sync(cli, gl, spec, "--branch", "experiment")
     assert result.code == 0, result.text
-    assert "schedule: skipped" in result.out and "follows syncs to main (ci.defaultBranch)" in result.out
+    assert "schedule: skipped" in result.out and "follows syncs of main (ci.defaultBranch)" in result.out
     assert schedule_requests(gl) == [] and gl.pipeline_schedules(PROJECT) == before
 
 

@@ -73,26 +73,26 @@ def test_first_sync_is_one_commit_with_every_file(cli, gl: GitLabEmulator, spec:
     assert len(tree.splitlines()) == 26  # 24 generated + mlops.yaml + README.md
 
 
-def test_unchanged_sync_takes_two_requests_and_commits_nothing(cli, gl: GitLabEmulator, spec: Path) -> None:
+def test_unchanged_sync_takes_three_requests_and_commits_nothing(cli, gl: GitLabEmulator, spec: Path) -> None:
     assert sync(cli, gl, spec).code == 0
     head = gl.head(PROJECT, "main")
     gl.reset_requests()
     result = sync(cli, gl, spec, "--branch", "main")  # as the generated pipeline calls it
     assert result.code == 0 and "up to date" in result.out
-    assert len(api_requests(gl)) == 2, gl.requests  # branch + tree
+    assert len(api_requests(gl)) == 3, gl.requests  # branch + tree + the retraining schedule (unchanged)
     gl.reset_requests()
     assert sync(cli, gl, spec).code == 0  # without --branch, one more to learn the default branch
-    assert len(api_requests(gl)) == 3, gl.requests
+    assert len(api_requests(gl)) == 4, gl.requests
     assert gl.head(PROJECT, "main") == head
 
 
-def test_changed_sync_with_merge_request_takes_four_requests(cli, gl: GitLabEmulator, spec: Path) -> None:
+def test_changed_sync_with_merge_request_takes_five_requests(cli, gl: GitLabEmulator, spec: Path) -> None:
     assert sync(cli, gl, spec).code == 0
     spec.write_text(spec.read_text().replace("maxReplicas: 10", "maxReplicas: 12"))
     gl.reset_requests()
     result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
     assert result.code == 0, result.text
-    assert len(api_requests(gl)) == 4, gl.requests  # branch, tree, commit, merge request
+    assert len(api_requests(gl)) == 5, gl.requests  # branch, tree, commit, merge request, schedule (unchanged)
     assert "merge request !1 opened" in result.out
     (mr,) = open_mrs(gl)
     assert "apps/fraud-detector/base/inferenceservice.yaml" in mr.description

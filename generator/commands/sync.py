@@ -1,7 +1,7 @@
 """`mlopsgen sync`: render, then commit what changed to a local git repository or to GitLab.
-Through GitLab, a sync that commits to the spec's default branch also keeps the retraining
-schedule in step with the spec (generator.schedules); a merge-request sync leaves it to the sync
-that runs once the merge request has landed."""
+Through GitLab, a sync of the spec's default branch also keeps the retraining schedule in step
+with the spec (generator.schedules), with or without --merge-request: the spec it reads is the
+one already on that branch, and only the generated files are proposed."""
 
 from __future__ import annotations
 
@@ -83,12 +83,10 @@ def _sync_schedule(store: ScheduleStore, spec: Spec, target: str, args: argparse
     description = schedule_description(spec.metadata.name)
     home = spec.ci.default_branch
     want = wanted_schedule(spec, home)
-    if args.merge_request or target != home:
+    if target != home:
         if want is None:
             return None
-        why = ("a merge request is a proposal: the pipeline schedule is set by `mlopsgen sync` without "
-               f"--merge-request on {home}, once the merge request has landed") if args.merge_request else (
-               f"the pipeline schedule follows syncs to {home} (ci.defaultBranch), not to {target}")
+        why = f"the pipeline schedule follows syncs of {home} (ci.defaultBranch), not of {target}"
         return ScheduleOutcome("skipped", description, want, note=why)
     done = (f"the generated files were committed ({files.commit[:12]})" if files.commit
             else "the generated files were already up to date" if files.status == "unchanged" else "")
