@@ -108,7 +108,8 @@ def main_cli() -> int:
     print("API requests for one repository (mlopsgen sync --branch main, python-gitlab -> emulator over HTTP)")
     print(f"  generated files                         {single['generated_files']:>4}")
     print(f"  first sync (all files, one commit)      {single['first_sync']:>4}")
-    print(f"  unchanged                               {single['unchanged']:>4}   budget <= 3 (branch, tree, retraining schedule)")
+    print(f"  unchanged                               {single['unchanged']:>4}   budget <= 3 "
+          "(branch, tree, retraining schedule)")
     print(f"  changed, new merge request              {single['changed_with_new_mr']:>4}   budget <= 5")
     print(f"  changed, merge request already open     {single['changed_with_open_mr']:>4}   (the 409 names it: 1 PUT)")
     print(f"  naive per-file approach, changed        {single['naive_per_file_changed']:>4}   (2 per file)")
