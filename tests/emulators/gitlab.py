@@ -42,14 +42,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 import yaml
+
+from emulators.server import DispatchingHandler, LoopbackServer
 
 API = "/api/v4"
 ZERO_SHA = "0" * 40
@@ -342,22 +343,17 @@ def lint_ci(content: str) -> dict[str, Any]:
     return {"valid": valid, "errors": errors, "warnings": [], "merged_yaml": merged, "includes": []}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as GitLab; every answer carries Content-Length
-    timeout = 30
+class _Handler(DispatchingHandler):
     emulator: GitLabEmulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.emulator._dispatch(self)
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+    do_HEAD = do_POST = do_PUT = do_DELETE = DispatchingHandler.do_GET  # noqa: N815
 
 
-class GitLabEmulator:
+class GitLabEmulator(LoopbackServer):
     """A GitLab API v4 on 127.0.0.1: ``with GitLabEmulator(tmp_path) as gl: url = gl.url``."""
+
+    handler = _Handler
+    thread_name = "gitlab-emulator"
 
     def __init__(self, root: Path, tokens: dict[str, str] | None = None) -> None:
         self.root = Path(root)
@@ -404,30 +400,6 @@ class GitLabEmulator:
         # "full": GitLab 16.x and later store a short ref expanded (main -> refs/heads/main);
         # "as-given": older versions store the ref as it was sent
         self.schedule_refs = "full"
-
-    # ---- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        handler = type("GitLabHandler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gitlab-emulator", daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GitLabEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # ---- test hooks ------------------------------------------------------------------------------
 

@@ -42,12 +42,13 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+
+from emulators.server import DispatchingHandler, LoopbackServer
 
 API = "/api/2.0/mlflow/"
 READY, PENDING, FAILED = "READY", "PENDING_REGISTRATION", "FAILED_REGISTRATION"
@@ -131,22 +132,17 @@ class Model:
     last_updated_timestamp: int = field(default_factory=_now_ms)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 30
+class _Handler(DispatchingHandler):
     emulator: MlflowEmulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802
-        self.emulator._dispatch(self)
-
-    do_POST = do_DELETE = do_PATCH = do_PUT = do_GET  # noqa: N815
+    do_POST = do_DELETE = do_PATCH = do_PUT = DispatchingHandler.do_GET  # noqa: N815
 
 
-class MlflowEmulator:
+class MlflowEmulator(LoopbackServer):
     """``with MlflowEmulator(token="t") as mlflow: url = mlflow.url`` (the tracking URI)."""
+
+    handler = _Handler
+    thread_name = "mlflow-emulator"
 
     def __init__(self, *, token: str | None = None, users: dict[str, str] | None = None, ready_after: int = 0,
                  fail_registration: str | None = None) -> None:
@@ -170,30 +166,6 @@ class MlflowEmulator:
             "registered-models/alias": {"POST": self._set_alias, "DELETE": self._delete_alias,
                                         "GET": self._get_by_alias},
         }
-
-    # ---- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> str:
-        handler = type("MlflowHandler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="mlflow-emulator", daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> MlflowEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # ---- test hooks ------------------------------------------------------------------------------
 
