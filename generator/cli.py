@@ -144,16 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the evaluate report: its metrics become tags of the version")
     p.add_argument("--output", type=Path, metavar="FILE",
                    help="write the registered version as JSON here (name, version, uri)")
-    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_tracking_uri(p)
     _add_format(p)
     p = registry.add_parser("check", help="fail unless the spec's model version is registered and READY")
     p.add_argument("spec", type=Path, metavar="SPEC")
-    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_tracking_uri(p)
     _add_format(p)
     p = registry.add_parser("alias", help="point an alias (such as champion) at the spec's model version")
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--alias", metavar="NAME", help="default: training.registry.aliases.champion")
-    p.add_argument("--tracking-uri", metavar="URL", help="default: training.registry.trackingUri of the spec")
+    _add_tracking_uri(p)
     _add_format(p)
 
     p = sub.add_parser("propose", help="continuous training: bump the spec to a registered model version, "
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gitlab-url", metavar="URL", help="GitLab to open the merge request on (token: GITLAB_TOKEN); "
                    "without it a branch of the spec's own git repository")
     p.add_argument("--project", metavar="GROUP/REPO", help="the model repository on GitLab")
-    p.add_argument("--branch", metavar="BRANCH", help="target branch (default: ci.defaultBranch)")
+    p.add_argument("--branch", metavar="BRANCH", help="target branch (default: the repository's default branch)")
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
@@ -200,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _add_format(p)
     return parser
+
+
+def _add_tracking_uri(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracking-uri", metavar="URL",
+                        help="MLflow (default: $MLFLOW_TRACKING_URI, then training.registry.trackingUri of the spec)")
 
 
 def _add_release_location(parser: argparse.ArgumentParser) -> None:

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+from generator.errors import UserError
+from generator.intake import load_valid_spec
+from generator.model import Spec, Training
+from generator.normalise import normalise
 
 
 def emit_json(payload: Any) -> None:
     print(json.dumps(payload, indent=2, sort_keys=False, allow_nan=False))
+
+
+def load_training_spec(path: Path, hint: str) -> tuple[Spec, Training]:
+    """The valid, normalised spec of a continuous-training command, and its training section."""
+    spec = normalise(load_valid_spec(path).data, str(path))
+    if spec.training is None:
+        raise UserError(f"{path} has no training section", hint)
+    return spec, spec.training

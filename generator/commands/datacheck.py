@@ -6,20 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
-from generator.commands import emit_json
+from generator.commands import emit_json, load_training_spec
 from generator.ct.datacheck import check_data
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.intake import load_valid_spec
-from generator.normalise import normalise
 from generator.writer import write_atomically
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
-    if spec.training is None:
-        raise UserError(f"{args.spec} has no training section",
-                        "add training.dataChecks to say what the training data must look like")
-    checks = spec.training.data_checks
+    _, training = load_training_spec(args.spec, "add training.dataChecks to say what the training data must look like")
+    checks = training.data_checks
     # paths in the spec are relative to the spec's directory; paths on the command line to the working one
     base = Path(args.spec).parent
     data = args.data if args.data is not None else base / checks.path

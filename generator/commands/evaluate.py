@@ -5,21 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from generator.commands import emit_json
+from generator.commands import emit_json, load_training_spec
 from generator.ct.evaluation import evaluate
-from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.intake import load_valid_spec
+from generator.errors import EXIT_OK, EXIT_USER_ERROR
 from generator.metrics import load_metrics
-from generator.normalise import normalise
 from generator.writer import write_atomically
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
-    if spec.training is None:
-        raise UserError(f"{args.spec} has no training section", "add training.evaluation to gate retrained models")
+    spec, training = load_training_spec(args.spec, "add training.evaluation to gate retrained models")
     hint = "training.evaluation.command must write it to $METRICS_FILE"
-    report = evaluate(spec, load_metrics(args.challenger, hint), load_metrics(args.champion, hint))
+    report = evaluate(spec, training, load_metrics(args.challenger, hint), load_metrics(args.champion, hint))
     if args.report:
         write_atomically(args.report, (json.dumps(report.to_json(), indent=2) + "\n").encode())
     if args.markdown:

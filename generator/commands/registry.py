@@ -18,12 +18,10 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from generator.commands import emit_json
+from generator.commands import emit_json, load_training_spec
 from generator.ct.mlflow import FAILED, PENDING, READY, Credentials, MlflowRegistry, RegistryError
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.intake import load_valid_spec
 from generator.model import Spec, Training
-from generator.normalise import normalise
 from generator.writer import write_atomically
 
 REGISTRATION_TIMEOUT = 600.0
@@ -35,28 +33,26 @@ PIN_HINT = ("pin a registered version: model.uri models:/<name>/<version>, or mo
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
-    if spec.training is None:
-        raise UserError(f"{args.spec} has no training section",
-                        "add training (with training.registry) to use the MLflow model registry")
-    registry = MlflowRegistry(tracking_uri(args.tracking_uri, spec.training), Credentials.from_environment())
+    spec, training = load_training_spec(args.spec,
+                                        "add training (with training.registry) to use the MLflow model registry")
+    registry = MlflowRegistry(tracking_uri(args.tracking_uri, training), Credentials.from_environment())
     if args.registry_command == "register":
-        return _register(args, spec, spec.training, registry)
+        return _register(args, spec, training, registry)
     if not spec.model.uri.startswith("models:/"):
         # a model from before continuous training (s3://, gs://...): the first retraining run proposes
         # a registered one; until then there is no registry entry to check or to alias
         message = (f"model.uri {spec.model.uri} is not in the registry (not models:/...): nothing to "
                    + ("check" if args.registry_command == "check" else "alias"))
         if args.format == "json":
-            emit_json({"name": spec.training.registry.model_name, "version": spec.model.version,
+            emit_json({"name": training.registry.model_name, "version": spec.model.version,
                        "status": "NOT_A_REGISTRY_MODEL", "ready": True, "message": message})
         else:
             print(message)
         return EXIT_OK
-    name, version = deployed_version(spec, spec.training)
+    name, version = deployed_version(spec, training)
     if args.registry_command == "check":
         return _check(args, name, version, registry)
-    return _alias(args, name, version, args.alias or spec.training.registry.champion_alias, registry)
+    return _alias(args, name, version, args.alias or training.registry.champion_alias, registry)
 
 
 def tracking_uri(option: str | None, training: Training) -> str:

@@ -73,9 +73,7 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def evaluate(spec: Spec, challenger: dict[str, Any], champion: dict[str, Any]) -> EvaluationReport:
-    training: Training | None = spec.training
-    assert training is not None
+def evaluate(spec: Spec, training: Training, challenger: dict[str, Any], champion: dict[str, Any]) -> EvaluationReport:
     rule = training.evaluation.champion
     new, why_new = number(challenger.get(rule.metric))
     old, why_old = number(champion.get(rule.metric))
