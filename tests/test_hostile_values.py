@@ -76,17 +76,22 @@ def test_dockerfile_exec_form_holds_the_exact_entrypoint(rendered: Path) -> None
     assert json.loads(cmd.group(1)) == ["python", "-c", HOSTILE[2], HOSTILE[1]]
 
 
-def test_jenkinsfile_strings_read_back_by_groovy(rendered: Path) -> None:
+def groovy_strings(jenkinsfile: Path) -> list[str]:
+    """Every string literal of a Jenkinsfile, as Groovy 2.4's parser reads it."""
     groovy = find_tool("groovy")
     if groovy is None:
         if in_ci():
             pytest.fail("groovy is not installed (CI is set)")
         pytest.skip("skipped: groovy not installed (install with .ci/install-tools)")
     script = REPO / "tests/conformance/groovy_strings.groovy"
-    result = subprocess.run([groovy, str(script), str(rendered / "Jenkinsfile")], capture_output=True,
-                            env=_env(), timeout=120, check=False)
+    result = subprocess.run([groovy, str(script), str(jenkinsfile)], capture_output=True, env=_env(), timeout=120,
+                            check=False)
     assert result.returncode == 0, result.stderr.decode()
-    strings = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    return [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+
+
+def test_jenkinsfile_strings_read_back_by_groovy(rendered: Path) -> None:
+    strings = groovy_strings(rendered / "Jenkinsfile")
     for command in HOSTILE[:4]:
         assert any(s.endswith("\n" + command) for s in strings), command
 
@@ -139,17 +144,8 @@ def test_retraining_jobs_hold_the_exact_commands(tmp_path: Path) -> None:
 
 
 def test_jenkins_retraining_strings_read_back_by_groovy(tmp_path: Path) -> None:
-    groovy = find_tool("groovy")
-    if groovy is None:
-        if in_ci():
-            pytest.fail("groovy is not installed (CI is set)")
-        pytest.skip("skipped: groovy not installed (install with .ci/install-tools)")
     assert main(["render", str(hostile_training_spec(tmp_path, "jenkins")), "--out", str(tmp_path / "out")]) == 0
-    script = REPO / "tests/conformance/groovy_strings.groovy"
-    result = subprocess.run([groovy, str(script), str(tmp_path / "out/Jenkinsfile.retrain")], capture_output=True,
-                            env=_env(), timeout=120, check=False)
-    assert result.returncode == 0, result.stderr.decode()
-    strings = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    strings = groovy_strings(tmp_path / "out/Jenkinsfile.retrain")
     for command in HOSTILE[:3]:
         assert any(s.endswith("\n" + command) for s in strings), command
     assert_tree_conforms(tmp_path / "out")

@@ -18,10 +18,9 @@ from generator.ct.bump import bump_model
 from generator.engine import build
 from generator.errors import EXIT_OK, UserError
 from generator.remote import GitLabAccess, open_gitlab, open_local
-from generator.sync import SyncOutcome
+from generator.sync import WRITES, SyncOutcome
 from generator.writer import Action, Change, plan_changes, refuse_conflicts
 
-WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
 
 
