@@ -160,18 +160,26 @@ def read_report_metrics(path: Path) -> dict[str, str]:
     return metrics
 
 
-def _check(args: argparse.Namespace, name: str, version: str, registry: MlflowRegistry) -> int:
+NOT_REGISTERED = "NOT_REGISTERED"
+
+
+def _status(registry: MlflowRegistry, name: str, version: str) -> str:
+    """The version's registration status, NOT_REGISTERED when the registry has no such version."""
     try:
-        status = registry.get_version(name, version).status
+        return registry.get_version(name, version).status
     except RegistryError as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        status = "NOT_REGISTERED"
+        return NOT_REGISTERED
+
+
+def _check(args: argparse.Namespace, name: str, version: str, registry: MlflowRegistry) -> int:
+    status = _status(registry, name, version)
     messages = {
         READY: "is registered and READY",
         PENDING: "is still registering (PENDING_REGISTRATION); deploy it once it is READY",
         FAILED: "failed to register (FAILED_REGISTRATION); register the model again",
-        "NOT_REGISTERED": f"is not registered in MLflow at {registry.base_url}",
+        NOT_REGISTERED: f"is not registered in MLflow at {registry.base_url}",
     }
     message = f"{name} version {version} " + messages.get(status, f"has the unknown status {status!r}")
     ready = status == READY
@@ -184,13 +192,10 @@ def _check(args: argparse.Namespace, name: str, version: str, registry: MlflowRe
 
 
 def _alias(args: argparse.Namespace, name: str, version: str, alias: str, registry: MlflowRegistry) -> int:
-    try:
-        status = registry.get_version(name, version).status
-    except RegistryError as exc:
-        if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-            raise
+    status = _status(registry, name, version)
+    if status == NOT_REGISTERED:
         raise UserError(f"{name} version {version} is not registered in MLflow at {registry.base_url}: {alias} "
-                        "is not moved", "register it with `mlopsgen registry register` first") from None
+                        "is not moved", "register it with `mlopsgen registry register` first")
     if status != READY:
         raise UserError(f"{name} version {version} is {status or 'not ready'}, not READY: {alias} is not moved",
                         "run `mlopsgen registry check` until it is READY")
