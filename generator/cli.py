@@ -41,12 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: the spec's directory)")
     p.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
+    _add_diff(p)
+    _add_force(p)
     _add_format(p)
 
     p = sub.add_parser("check", help="fail when generated files are missing, stale or hand-edited")
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--dir", type=Path, metavar="DIR", help="directory holding the generated files "
                    "(default: the spec's directory)")
+    _add_diff(p)
     _add_format(p)
 
     p = sub.add_parser("sync", help="render and commit what changed: to the local git repository, or to GitLab")
@@ -61,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="commit to a branch and open (or update) one merge request instead of committing to BRANCH")
     p.add_argument("--mr-branch", metavar="BRANCH", help="branch for --merge-request (default mlopsgen/update)")
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
+    _add_diff(p)
+    _add_force(p)
     _add_format(p)
 
     p = sub.add_parser("fleet", help="regenerate many GitLab repositories, one merge request each")
@@ -200,6 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _add_format(p)
     return parser
+
+
+def _add_diff(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--diff", action="store_true",
+                        help="show a unified diff of every file that differs (as `kubectl diff` does)")
+
+
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite or delete generated files even where they were edited by hand")
 
 
 def _add_tracking_uri(parser: argparse.ArgumentParser) -> None:
