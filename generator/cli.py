@@ -7,20 +7,59 @@ imported by the commands that need them, never at start-up.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from generator import __version__
+from generator.completion import SHELLS
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, SpecError, UsageError, UserError
 
 
+class ParseError(UsageError):
+    """A usage error found by the parser: its message already starts with the (sub)command, `mlopsgen render: `."""
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+    """Help that ends with examples; typos answered with the closest valid name; errors raised, not exited."""
+
+    def __init__(self, *args: Any, examples: Sequence[str] = (), **kwargs: Any) -> None:
+        if examples:
+            kwargs["epilog"] = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # keeps the examples' lines
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise ParseError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: Any = None) -> tuple[Any, list[str]]:
+        # mlopsgen takes no unknown arguments, so the (sub)parser that meets one reports it under its own prog
+        # and with its own options; argparse would leave that to the top-level parser
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            options = [flag for action in self._actions for flag in action.option_strings]
+            guesses = {word: close[0] for word in extras if word.startswith("-")
+                       for close in [difflib.get_close_matches(word.split("=", 1)[0], options, n=1)] if close}
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            if len(guesses) == 1:
+                message += f" (did you mean {next(iter(guesses.values()))}?)"
+            elif guesses:
+                message += f" (did you mean {', '.join(f'{new} for {old}' for old, new in guesses.items())}?)"
+            self.error(message)
+        return parsed, extras
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1)
+            if close:
+                raise argparse.ArgumentError(action, f"invalid choice: {value!r} (did you mean {close[0]!r}?)")
+        super()._check_value(action, value)
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +67,31 @@ def _add_format(parser: argparse.ArgumentParser) -> None:
                         help="text for people (default), json for machines")
 
 
+_GITLAB = "https://gitlab.example.com"
+_JENKINS = "--url https://jenkins.example.com --repo-url https://gitlab.example.com/risk/fraud-detector.git"
+_SOURCE = "runs:/6c1f0e2b/model"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.")
+    parser = _Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.",
+                     examples=("mlopsgen validate mlops.yaml",
+                               "mlopsgen render mlops.yaml --dry-run --diff",
+                               "mlopsgen check mlops.yaml --format json",
+                               f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector "
+                               "--merge-request"))
     parser.add_argument("--version", action="version", version=f"mlopsgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="check a spec and report every problem with its position")
+    p = sub.add_parser("validate", help="check a spec and report every problem with its position",
+                       examples=("mlopsgen validate mlops.yaml",
+                                 "mlopsgen validate examples/fraud-detector/mlops.yaml --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     _add_format(p)
 
-    p = sub.add_parser("render", help="render every artifact; write only after all of them verify")
+    p = sub.add_parser("render", help="render every artifact; write only after all of them verify",
+                       examples=("mlopsgen render mlops.yaml",
+                                 "mlopsgen render mlops.yaml --out build/ --dry-run --diff",
+                                 "mlopsgen render mlops.yaml --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: the spec's directory)")
     p.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
@@ -45,14 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_format(p)
 
-    p = sub.add_parser("check", help="fail when generated files are missing, stale or hand-edited")
+    p = sub.add_parser("check", help="fail when generated files are missing, stale or hand-edited",
+                       examples=("mlopsgen check mlops.yaml",
+                                 "mlopsgen check mlops.yaml --dir build/ --diff",
+                                 "mlopsgen check mlops.yaml --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--dir", type=Path, metavar="DIR", help="directory holding the generated files "
                    "(default: the spec's directory)")
     _add_diff(p)
     _add_format(p)
 
-    p = sub.add_parser("sync", help="render and commit what changed: to the local git repository, or to GitLab")
+    p = sub.add_parser("sync", help="render and commit what changed: to the local git repository, or to GitLab",
+                       examples=("mlopsgen sync mlops.yaml --dry-run --diff",
+                                 f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector",
+                                 f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector "
+                                 "--gitops-project platform/gitops --merge-request"))
     p.add_argument("spec", type=Path, metavar="SPEC", help="the spec at the root of the model repository")
     p.add_argument("--gitlab-url", metavar="URL", help="GitLab to commit through (token: GITLAB_TOKEN or CI_JOB_TOKEN);"
                    " without it the spec's own git repository is used")
@@ -68,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_format(p)
 
-    p = sub.add_parser("fleet", help="regenerate many GitLab repositories, one merge request each")
+    p = sub.add_parser("fleet", help="regenerate many GitLab repositories, one merge request each",
+                       examples=(f"mlopsgen fleet --gitlab-url {_GITLAB} --group ml-models --dry-run",
+                                 f"mlopsgen fleet --gitlab-url {_GITLAB} --projects-file projects.txt --shard 1/4 "
+                                 "--state fleet-state.json",
+                                 f"mlopsgen fleet --gitlab-url {_GITLAB} --group ml-models --report fleet.json "
+                                 "--format json"))
     p.add_argument("--gitlab-url", required=True, metavar="URL", help="GitLab (token: GITLAB_TOKEN)")
     p.add_argument("--group", metavar="GROUP", help="every project of this group and its subgroups")
     p.add_argument("--projects-file", type=Path, metavar="FILE", help="one 'group/project [branch]' a line")
@@ -83,7 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
 
     p = sub.add_parser("init", help="scaffold a model repository: spec, model, tests and rendered pipelines "
-                       "(needs cookiecutter: pip install 'mlopsgen[init]')")
+                       "(needs cookiecutter: pip install 'mlopsgen[init]')",
+                       examples=("mlopsgen init",
+                                 "mlopsgen init --no-input name=fraud-detector team=risk runtime=kserve ci=gitlab",
+                                 "mlopsgen init --no-input -o ~/src name=churn-predictor framework=xgboost "
+                                 "ci=jenkins strategy=canary"))
     p.add_argument("answers", nargs="*", metavar="KEY=VALUE",
                    help="answers to the template's questions: name, team, description, framework, runtime "
                    "(kserve|seldon|bentoml), ci (gitlab|jenkins|both), case, strategy, registry_provider "
@@ -94,9 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="write into an existing repository directory")
     _add_format(p)
 
-    sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)")
+    sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)",
+                   examples=("mlopsgen schema", "mlopsgen schema > mlops.schema.json"))
 
-    p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay")
+    p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay",
+                       examples=("mlopsgen promote --env staging --image-tag 1.4.0",
+                                 "mlopsgen promote --env production --image-tag 1.4.0 --traffic 10",
+                                 f"mlopsgen promote --env production --image-tag 1.4.0 --gitlab-url {_GITLAB} "
+                                 "--project platform/gitops"))
     p.add_argument("--env", required=True, metavar="ENV")
     p.add_argument("--image-tag", required=True, metavar="TAG")
     p.add_argument("--traffic", type=int, default=100, metavar="PERCENT",
@@ -107,18 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_release_location(p)
     _add_format(p)
 
-    p = sub.add_parser("rollback", help="restore the last known-good version in an environment")
+    p = sub.add_parser("rollback", help="restore the last known-good version in an environment",
+                       examples=("mlopsgen rollback --env production",
+                                 "mlopsgen rollback --env staging --dir gitops/apps/fraud-detector",
+                                 f"mlopsgen rollback --env production --gitlab-url {_GITLAB} "
+                                 "--project platform/gitops"))
     p.add_argument("--env", required=True, metavar="ENV")
     _add_release_location(p)
     _add_format(p)
 
-    p = sub.add_parser("gate", help="check model-validation metrics against the spec's thresholds")
+    p = sub.add_parser("gate", help="check model-validation metrics against the spec's thresholds",
+                       examples=("mlopsgen gate mlops.yaml --metrics metrics.json",
+                                 "mlopsgen gate mlops.yaml --metrics reports/metrics.json --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--metrics", type=Path, required=True, metavar="FILE", help="JSON object of metric values")
     _add_format(p)
 
     p = sub.add_parser("data-check", help="continuous training: check the training data before a run; "
-                       "any failure, or data that cannot be read, fails")
+                       "any failure, or data that cannot be read, fails",
+                       examples=("mlopsgen data-check mlops.yaml",
+                                 "mlopsgen data-check mlops.yaml --data data/train.csv --reference data/reference.csv "
+                                 "--report data-check.json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--data", type=Path, metavar="FILE", help="default: training.dataChecks.path of the spec")
     p.add_argument("--reference", type=Path, metavar="FILE",
@@ -127,7 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
 
     p = sub.add_parser("evaluate", help="continuous training: the gate of a retrained model, its thresholds "
-                       "and its comparison with the production (champion) model")
+                       "and its comparison with the production (champion) model",
+                       examples=("mlopsgen evaluate mlops.yaml --challenger challenger.json --champion champion.json",
+                                 "mlopsgen evaluate mlops.yaml --challenger challenger.json --champion champion.json "
+                                 "--report evaluate.json --markdown evaluate.md"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--challenger", type=Path, required=True, metavar="FILE",
                    help="metrics (JSON object) of the retrained model")
@@ -138,10 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the report as Markdown here (the merge request description uses it)")
     _add_format(p)
 
-    p = sub.add_parser("registry", help="continuous training: the model registry (MLflow)")
+    p = sub.add_parser("registry", help="continuous training: the model registry (MLflow)",
+                       examples=(f"mlopsgen registry register mlops.yaml --source {_SOURCE} --output registered.json",
+                                 "mlopsgen registry check mlops.yaml",
+                                 "mlopsgen registry alias mlops.yaml --alias champion"))
     registry = p.add_subparsers(dest="registry_command", metavar="ACTION", parser_class=_Parser, required=True)
     p = registry.add_parser("register", help="register a trained model as a new version and give it the "
-                            "challenger alias (token: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSWORD)")
+                            "challenger alias (token: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSWORD)",
+                            examples=(f"mlopsgen registry register mlops.yaml --source {_SOURCE} --run-id 6c1f0e2b",
+                                      f"mlopsgen registry register mlops.yaml --source {_SOURCE} "
+                                      "--report evaluate.json --output registered.json",
+                                      f"mlopsgen registry register mlops.yaml --source {_SOURCE} "
+                                      "--tracking-uri https://mlflow.example.com"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--source", required=True, metavar="URI", help="where the training run wrote the model")
     p.add_argument("--run-id", metavar="ID", help="the MLflow run that produced it")
@@ -151,18 +246,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the registered version as JSON here (name, version, uri)")
     _add_tracking_uri(p)
     _add_format(p)
-    p = registry.add_parser("check", help="fail unless the spec's model version is registered and READY")
+    p = registry.add_parser("check", help="fail unless the spec's model version is registered and READY",
+                            examples=("mlopsgen registry check mlops.yaml",
+                                      "mlopsgen registry check mlops.yaml --tracking-uri https://mlflow.example.com "
+                                      "--format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     _add_tracking_uri(p)
     _add_format(p)
-    p = registry.add_parser("alias", help="point an alias (such as champion) at the spec's model version")
+    p = registry.add_parser("alias", help="point an alias (such as champion) at the spec's model version",
+                            examples=("mlopsgen registry alias mlops.yaml",
+                                      "mlopsgen registry alias mlops.yaml --alias staging"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--alias", metavar="NAME", help="default: training.registry.aliases.champion")
     _add_tracking_uri(p)
     _add_format(p)
 
     p = sub.add_parser("propose", help="continuous training: bump the spec to a registered model version, "
-                       "re-render, and open a merge request with the gate report")
+                       "re-render, and open a merge request with the gate report",
+                       examples=("mlopsgen propose mlops.yaml --registered registered.json --dry-run",
+                                 "mlopsgen propose mlops.yaml --registered registered.json --report evaluate.md",
+                                 "mlopsgen propose mlops.yaml --registered registered.json --report evaluate.md "
+                                 f"--gitlab-url {_GITLAB} --project risk/fraud-detector"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--registered", type=Path, required=True, metavar="FILE",
                    help="the JSON written by `mlopsgen registry register --output`")
@@ -174,7 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
-    p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment")
+    p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment",
+                       examples=("mlopsgen analyze mlops.yaml --env production",
+                                 "mlopsgen analyze mlops.yaml --env staging --prometheus-url "
+                                 "http://prometheus.monitoring:9090 --no-data pass --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--env", required=True, metavar="ENV")
     p.add_argument("--prometheus-url", metavar="URL", help="default: monitoring.prometheus.url of the spec")
@@ -182,10 +289,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verdict when a query returns no data (default fail)")
     _add_format(p)
 
-    p = sub.add_parser("jenkins", help="manage the model's Jenkins job")
+    p = sub.add_parser("jenkins", help="manage the model's Jenkins job",
+                       examples=(f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --dry-run",
+                                 f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --multibranch --lint"))
     jenkins = p.add_subparsers(dest="jenkins_command", metavar="ACTION", parser_class=_Parser, required=True)
     p = jenkins.add_parser("apply", help="create or update the Jenkins job that runs the rendered Jenkinsfile "
-                           "(API token from JENKINS_TOKEN)")
+                           "(API token from JENKINS_TOKEN)",
+                           examples=(f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --dry-run",
+                                     f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --folder ml --folder risk "
+                                     "--multibranch --lint",
+                                     f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --retrain "
+                                     "--scm-credentials gitlab-clone"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--url", required=True, metavar="URL", help="root URL of Jenkins")
     p.add_argument("--repo-url", required=True, metavar="URL",
@@ -204,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validate the rendered Jenkinsfile with Jenkins' linter first; stop on errors")
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _add_format(p)
+
+    p = sub.add_parser("completion", help="print a shell completion script for bash, zsh or fish",
+                       examples=('eval "$(mlopsgen completion bash)"',
+                                 "mlopsgen completion bash > ~/.local/share/bash-completion/completions/mlopsgen",
+                                 'mlopsgen completion zsh > "${fpath[1]}/_mlopsgen"',
+                                 "mlopsgen completion fish > ~/.config/fish/completions/mlopsgen.fish"))
+    p.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     return parser
 
 
@@ -254,6 +375,7 @@ COMMANDS = {
     "propose": ("propose", "run"),
     "jenkins": ("jenkins", "run"),
     "init": ("init", "run"),
+    "completion": ("completion", "run"),
 }
 
 
@@ -264,8 +386,21 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
+def _requested_format(argv: Sequence[str]) -> str:
+    """--format's value read before parsing, so that a usage error in a `--format json` run is JSON too."""
+    requested = "text"
+    for index, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--format" and index + 1 < len(argv):
+            requested = argv[index + 1]
+        elif word.startswith("--format="):
+            requested = word.partition("=")[2]
+    return requested
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    output_format = "text"
+    output_format = _requested_format(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
         output_format = getattr(args, "format", "text")
@@ -276,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if output_format == "json":
             print(json.dumps(exc.to_json(), indent=2))
-        elif isinstance(exc, SpecError):
+        elif isinstance(exc, (SpecError, ParseError)):
             print(exc.format(), file=sys.stderr)
         else:
             print(f"mlopsgen: {exc.format()}", file=sys.stderr)
