@@ -154,8 +154,7 @@ class FleetRun:
                 detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
                 return ProjectResult(target.project, "failed", f"invalid spec: {detail}")
         base = repo.snapshot_at(commit, known={self.spec_file: content})
-        options = SyncOptions(self.options.source, branch, self.options.merge_request_branch, self.options.dry_run)
-        outcome = sync(Destination(repo, rendered.files), options, base=base)
+        outcome = sync(Destination(repo, branch, rendered.files), self.options, base=base)
         mr = outcome.merge_request
         return ProjectResult(target.project, outcome.status, "", mr.url if mr else "", len(outcome.changes))
 

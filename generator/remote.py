@@ -71,3 +71,14 @@ def open_local(path: Path) -> Repository:
         raise UserError(f"the spec must be at the root of its repository ({root}), not in {path}",
                         "move mlops.yaml to the repository root")
     return LocalRepository(root)
+
+
+def checked_out_blob(path: Path) -> str | None:
+    """The blob id of a file as the commit checked out around it holds it; None outside a git
+    checkout, or when that commit does not hold the file."""
+    try:
+        found = subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--verify", "--quiet",
+                                f"HEAD:./{path.name}"], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return None
+    return found.stdout.strip() or None if found.returncode == 0 else None

@@ -1,81 +1,94 @@
-"""Bring a repository's generated files up to date: one atomic commit (or none), and with a
-merge request, exactly one open merge request per branch. Used by `sync`, `fleet`."""
+"""Bring a repository's generated files up to date: the change set `sync` and `fleet` deliver
+(generator.delivery commits it, straight or through one merge request).
+
+The spec travels with the files it generated, so that no commit pairs files with another spec: a
+spec that differs from the branch's is committed (or proposed) together with its outputs. Where
+the spec's checkout tells which version of the spec it started from, a branch whose spec has moved
+on since is refused instead, so a stale checkout never reverts somebody's newer spec.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from generator import __version__
 from generator.artifacts import RenderedFile
-from generator.backends import BranchSnapshot, ConflictError, MergeRequest, Repository
+from generator.backends import BranchSnapshot, Repository
+from generator.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
 from generator.errors import UserError
 from generator.mermaid import pipeline_diagram
-from generator.writer import MANIFEST, Action, Change, plan_changes, refuse_conflicts
+from generator.writer import MANIFEST, Action, Change, blob_id, plan_changes, refuse_conflicts
 
-WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
-ATTEMPTS = 3  # re-read and re-plan when the branch moved under us
+
+@dataclass(frozen=True)
+class SpecFile:
+    """The spec as the repository must hold it beside its generated files."""
+
+    path: str  # inside the repository
+    data: bytes
+    started_from: str | None = None  # blob id of the spec the checkout started from; None: unknown
 
 
 @dataclass(frozen=True)
 class Destination:
-    """A repository and the rendered files that belong in it."""
+    """A repository, the branch its files belong on, and the rendered files that belong there."""
 
     repository: Repository
+    branch: str
     files: list[RenderedFile]
     manifest_path: str = MANIFEST
-
-
-@dataclass
-class SyncOutcome:
-    repository: str
-    status: str  # changed | unchanged | would-change
-    changes: list[Change] = field(default_factory=list)
-    commit: str | None = None
-    merge_request: MergeRequest | None = None
-
-    def to_json(self) -> dict[str, object]:
-        mr = self.merge_request
-        return {"repository": self.repository, "status": self.status, "commit": self.commit,
-                "merge_request": None if mr is None else {"reference": mr.reference, "url": mr.url,
-                                                          "created": mr.created},
-                "changes": [{"path": c.path, "action": c.action.value} for c in self.changes]}
+    spec: SpecFile | None = None
 
 
 @dataclass(frozen=True)
 class SyncOptions:
     source: str  # the spec, as generated files name it
-    target_branch: str | None = None  # default: the repository's default branch
-    merge_request_branch: str | None = None  # None: commit straight to the target branch
+    merge_request_branch: str | None = None  # None: commit straight to the destination's branch
     dry_run: bool = False
+    force: bool = False  # overwrite hand edits (and a merge-request branch holding others' commits)
 
 
-def sync(dest: Destination, options: SyncOptions, base: BranchSnapshot | None = None) -> SyncOutcome:
+def sync(dest: Destination, options: SyncOptions, base: BranchSnapshot | None = None) -> Delivery:
+    proposal = None
+    if options.merge_request_branch:
+        proposal = Proposal(options.merge_request_branch, lambda _writes: merge_request_title(options.source),
+                            lambda writes: merge_request_description(options.source, writes, dest.files))
+    route = Route(dest.repository, dest.branch, proposal)
+    return deliver(route, generated_files(dest, options), dry_run=options.dry_run, base=base, force=options.force)
+
+
+def generated_files(dest: Destination, options: SyncOptions) -> ChangeSet:
     repo = dest.repository
-    target = options.target_branch or repo.default_branch
-    for attempt in range(ATTEMPTS):
-        snapshot = base if base is not None and attempt == 0 else repo.snapshot(target)
+
+    def plan(snapshot: BranchSnapshot) -> list[Change]:
         changes = plan_changes(snapshot, dest.files, options.source, dest.manifest_path)
-        refuse_conflicts(changes)
-        writes = [c for c in changes if c.action in WRITES]
-        if not writes:
-            return SyncOutcome(repo.name, "unchanged")
-        if options.dry_run:
-            return SyncOutcome(repo.name, "would-change", writes)
-        _lint(repo, writes, target)
-        branch = options.merge_request_branch or target
-        try:
-            commit = repo.commit(branch=branch, base=snapshot, message=commit_message(options.source, writes),
-                                 changes=writes, replace_branch=options.merge_request_branch is not None)
-        except ConflictError:
-            if attempt == ATTEMPTS - 1:
-                raise
-            continue
-        mr = None
-        if options.merge_request_branch:
-            mr = repo.upsert_merge_request(source=branch, target=target, title=merge_request_title(options.source),
-                                           description=merge_request_description(options.source, writes, dest.files))
-        return SyncOutcome(repo.name, "changed", writes, commit, mr)
-    raise AssertionError("unreachable")
+        refuse_conflicts(changes, snapshot, force=options.force, where=f"{repo.name}: ")
+        writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
+        spec = _spec_change(repo.name, dest.branch, dest.spec, snapshot)
+        return writes if spec is None else [spec, *writes]
+
+    parts: list[bytes | str] = [__version__, options.source, dest.manifest_path]
+    for f in dest.files:
+        parts += [f.path, "x" if f.executable else "-", "s" if f.seed else "-", f.data]
+    if dest.spec is not None:
+        parts += [dest.spec.path, dest.spec.data]
+    return ChangeSet(plan, lambda writes: commit_message(options.source, writes), fingerprint_of(*parts),
+                     lambda writes, ref: _lint(repo, writes, ref))
+
+
+def _spec_change(repository: str, branch: str, spec: SpecFile | None, snapshot: BranchSnapshot) -> Change | None:
+    """The spec's own change, when the commit must carry it."""
+    if spec is None:
+        return None
+    current = snapshot.blob(spec.path)
+    if current == blob_id(spec.data):
+        return None
+    if current is not None and spec.started_from is not None and current != spec.started_from:
+        raise UserError(f"{repository}: {spec.path} on {branch} has changed since this checkout's version of it; "
+                        "committing the rendered files (and this spec) would revert that change",
+                        f"pull {branch}, merge your changes to {spec.path}, then sync again")
+    action = Action.CREATE if current is None else Action.UPDATE
+    return Change(spec.path, action, spec.data)
 
 
 def _lint(repo: Repository, writes: list[Change], ref: str) -> None:

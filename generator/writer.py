@@ -6,6 +6,7 @@ overwrites a file it did not generate, and does not rewrite files whose bytes ar
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -15,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from generator.artifacts import RenderedFile, read_marker
+from generator.artifacts import RenderedFile, body_digest_of, read_marker
 from generator.errors import UserError
 
 MANIFEST = ".mlopsgen/manifest.json"
@@ -36,23 +37,35 @@ class Change:
     action: Action
     data: bytes = b""
     executable: bool = False
+    # an update or delete of a generated file whose content no longer matches its marker's digest:
+    # it was edited by hand, and the change would lose that edit (refused without --force)
+    edited: bool = False
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """The paths mlopsgen owns in a tree. It changes only when the set of files changes, so a
-    remote sync can tell from the manifest's blob id alone whether anything may need deleting."""
+    """The paths mlopsgen owns in a tree, and the git blob id of each generated file as written.
+
+    The blob ids let a remote sync tell an untouched generated file from a hand-edited one by the
+    tree listing alone; only a file whose blob differs is read (to compare it with its marker).
+    """
 
     files: tuple[str, ...]
     state: tuple[str, ...]
+    blobs: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, data: bytes | None) -> Manifest:
         try:
             raw = json.loads(data or b"{}")
-            return cls(tuple(raw.get("files", ())), tuple(raw.get("state", ())))
+            blobs = raw.get("blobs", {})
+            return cls(tuple(raw.get("files", ())), tuple(raw.get("state", ())),
+                       tuple((str(k), str(v)) for k, v in blobs.items()) if isinstance(blobs, dict) else ())
         except (ValueError, AttributeError, TypeError):
             return cls((), ())
+
+    def blob_of(self, path: str) -> str | None:
+        return dict(self.blobs).get(path)
 
     def render(self, source: str) -> bytes:
         body = {
@@ -60,12 +73,15 @@ class Manifest:
             "spec": source,
             "files": sorted(self.files),
             "state": sorted(self.state),
+            "blobs": dict(sorted(self.blobs)),
         }
         return (json.dumps(body, indent=2) + "\n").encode("utf-8")
 
 
 def manifest_for(files: list[RenderedFile]) -> Manifest:
-    return Manifest(tuple(f.path for f in files if not f.seed), tuple(f.path for f in files if f.seed))
+    generated = [f for f in files if not f.seed]
+    return Manifest(tuple(f.path for f in generated), tuple(f.path for f in files if f.seed),
+                    tuple((f.path, blob_id(f.data)) for f in generated))
 
 
 def blob_id(data: bytes) -> str:
@@ -99,17 +115,19 @@ class DirectorySnapshot:
 def plan_changes(existing: Snapshot | Path, files: list[RenderedFile], source: str,
                  manifest_path: str = MANIFEST) -> list[Change]:
     """Every file's fate, compared with what exists. Reads file contents only where blob ids
-    cannot decide: the old manifest when it changed, and unowned files in the way."""
+    cannot decide: the old manifest when it changed, and files whose blob is not the one
+    mlopsgen wrote (hand-edited, written by another version, or not mlopsgen's at all)."""
     there = DirectorySnapshot(existing) if isinstance(existing, Path) else existing
-    manifest = manifest_for(files).render(source)
+    wanted = manifest_for(files)
+    manifest = wanted.render(source)
     manifest_blob = there.blob(manifest_path)
     manifest_changed = manifest_blob != blob_id(manifest)
     if manifest_blob is None:
         old = Manifest((), ())
     elif manifest_changed:
         old = Manifest.parse(there.read(manifest_path))
-    else:  # same bytes as the manifest we would write: same owned files, nothing to read
-        old = manifest_for(files)
+    else:  # same bytes as the manifest we would write: same files, same blobs, nothing to read
+        old = wanted
     owned = set(old.files) | set(old.state)
     changes: list[Change] = []
     for f in files:
@@ -120,14 +138,30 @@ def plan_changes(existing: Snapshot | Path, files: list[RenderedFile], source: s
             changes.append(Change(f.path, Action.KEEP))
         elif current == blob_id(f.data):
             changes.append(Change(f.path, Action.UNCHANGED, f.data, f.executable))
-        elif f.path in owned or _has_marker(there.read(f.path)):
+        elif current == old.blob_of(f.path):  # exactly what mlopsgen wrote last time
             changes.append(Change(f.path, Action.UPDATE, f.data, f.executable))
         else:
-            changes.append(Change(f.path, Action.CONFLICT))
-    wanted = {f.path for f in files}
-    for path in sorted(set(old.files) - wanted):
-        if there.blob(path) is not None and _has_marker(there.read(path)):
+            data = there.read(f.path)
+            if _intact(data):
+                changes.append(Change(f.path, Action.UPDATE, f.data, f.executable))
+            elif f.path in owned or _has_marker(data):
+                changes.append(Change(f.path, Action.UPDATE, f.data, f.executable, edited=True))
+            else:
+                changes.append(Change(f.path, Action.CONFLICT))
+    generated = {f.path for f in files}
+    for path in sorted(set(old.files) - generated):
+        current = there.blob(path)
+        if current is None:
+            continue
+        if current == old.blob_of(path):
             changes.append(Change(path, Action.DELETE))
+            continue
+        data = there.read(path)
+        if _intact(data):
+            changes.append(Change(path, Action.DELETE))
+        elif _has_marker(data):
+            changes.append(Change(path, Action.DELETE, edited=True))
+        # no marker at all: whoever removed it adopted the file; it is left in place, no longer owned
     action = Action.CREATE if manifest_blob is None else Action.UPDATE if manifest_changed else Action.UNCHANGED
     changes.append(Change(manifest_path, action, manifest))
     return sorted(changes, key=lambda c: c.path)
@@ -137,15 +171,65 @@ def _has_marker(data: bytes | None) -> bool:
     return data is not None and read_marker(data.decode("utf-8", "replace")) is not None
 
 
-def refuse_conflicts(changes: list[Change]) -> None:
+def _intact(data: bytes | None) -> bool:
+    """Generated and untouched since: the body still matches the digest in its marker."""
+    if data is None:
+        return False
+    text = data.decode("utf-8", "replace")
+    marker = read_marker(text)
+    return marker is not None and marker.body_digest == body_digest_of(text)
+
+
+class HandEditError(UserError):
+    """Generated files were edited by hand and the change would lose the edits: nothing was written."""
+
+    def __init__(self, where: str, lost: list[tuple[Change, str]]) -> None:
+        paths = ", ".join(c.path for c, _ in lost)
+        super().__init__(f"{where}{len(lost)} generated file(s) were edited by hand since mlopsgen wrote them: "
+                         f"{paths}; {'this' if len(lost) == 1 else 'each'} diff shows what would be lost",
+                         "move the edits into the spec (or a file mlopsgen does not generate), then run again; "
+                         "--force overwrites or deletes them anyway")
+        self.lost = lost
+
+    def format(self) -> str:
+        diffs = "".join(diff for _, diff in self.lost)
+        return f"{self.message}\n{diffs.rstrip()}" + (f"\n    hint: {self.hint}" if self.hint else "")
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "files": [{"path": c.path, "action": c.action.value, "diff": diff}
+                                               for c, diff in self.lost]}
+
+
+def refuse_conflicts(changes: list[Change], there: Snapshot | Path | None = None, *, force: bool = False,
+                     where: str = "") -> None:
+    """Never overwrite a file mlopsgen does not own; never lose a hand edit without --force."""
     conflicts = [c.path for c in changes if c.action is Action.CONFLICT]
     if conflicts:
-        raise UserError("these files exist and were not generated by mlopsgen: " + ", ".join(conflicts),
+        raise UserError(f"{where}these files exist and were not generated by mlopsgen: " + ", ".join(conflicts),
                         "mlopsgen never overwrites files it does not own: move them away, then render again")
+    edited = [c for c in changes if c.edited]
+    if edited and not force:
+        snapshot = DirectorySnapshot(there) if isinstance(there, Path) else there
+        raise HandEditError(where, [(c, change_diff(c, snapshot)) for c in edited])
 
 
-def apply_changes(out_dir: Path, changes: list[Change]) -> None:
-    refuse_conflicts(changes)
+def change_diff(change: Change, there: Snapshot | None) -> str:
+    """A unified diff from what is there to what the change leaves (empty for unchanged files)."""
+    before = there.read(change.path) if there is not None and change.action is not Action.CREATE else None
+    after = None if change.action is Action.DELETE else change.data
+    return unified_diff(change.path, before, after)
+
+
+def unified_diff(path: str, before: bytes | None, after: bytes | None) -> str:
+    old = [] if before is None else before.decode("utf-8", "replace").splitlines(keepends=True)
+    new = [] if after is None else after.decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(old, new, "/dev/null" if before is None else f"a/{path}",
+                                 "/dev/null" if after is None else f"b/{path}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def apply_changes(out_dir: Path, changes: list[Change], *, force: bool = False) -> None:
+    refuse_conflicts(changes, out_dir, force=force)
     for change in changes:
         target = out_dir / change.path
         if change.action in (Action.CREATE, Action.UPDATE):

@@ -160,9 +160,8 @@ def test_propose_commits_the_bump_and_the_regenerated_files_on_a_branch(cli: Cal
     repo.mkdir()
     shutil.copyfile(FRAUD, repo / "mlops.yaml")
     git(repo, "init", "-q", "-b", "main")
-    assert cli("sync", repo / "mlops.yaml").code == 0  # the generated files, committed on main
-    git(repo, "add", "mlops.yaml")
-    git(repo, "commit", "-q", "-m", "spec")
+    assert cli("sync", repo / "mlops.yaml").code == 0  # the spec and its generated files, committed on main
+    assert git(repo, "status", "--porcelain") == ""
     before = git(repo, "rev-parse", "main")
     (tmp_path / "gate.md").write_text("### Retraining gate\n\nauc 0.95 vs 0.947\n", encoding="utf-8")
 
@@ -175,7 +174,7 @@ def test_propose_commits_the_bump_and_the_regenerated_files_on_a_branch(cli: Cal
     assert (data["model"]["version"], data["model"]["uri"]) == ("7", "models:/fraud-detector/7")
     changed = set(git(repo, "diff", "--name-only", "main", "mlopsgen/retrain-7").split())
     assert changed == {"mlops.yaml", ".gitlab-ci.yml", "Dockerfile",
-                       "apps/fraud-detector/base/inferenceservice.yaml"}
+                       "apps/fraud-detector/base/inferenceservice.yaml", ".mlopsgen/manifest.json"}
     dockerfile = git(repo, "show", "mlopsgen/retrain-7:Dockerfile")
     assert 'MODEL_VERSION=7 \\' in dockerfile and 'STORAGE_URI="models:/fraud-detector/7"' in dockerfile
     # the checked-out tree still holds main: `mlopsgen check` on the branch passes
@@ -227,8 +226,9 @@ def test_propose_opens_one_merge_request_with_the_gate_report(cli: Callable[...,
     assert first.code == 0, first.text
     outcome = json.loads(first.out)
     assert outcome["status"] == "changed" and outcome["merge_request"]["created"] is True
-    again = cli(*args)  # a rerun of the job updates the same merge request
-    assert again.code == 0 and json.loads(again.out)["merge_request"]["created"] is False
+    again = cli(*args)  # a rerun of the job: the branch already holds the proposal, nothing is touched
+    assert again.code == 0, again.text
+    assert json.loads(again.out)["status"] == "unchanged" and json.loads(again.out)["merge_request"] is None
     client = gitlab.Gitlab(gl.url, private_token=TOKEN)
     mrs = client.projects.get(PROJECT).mergerequests.list(state="opened", get_all=True)
     assert len(mrs) == 1

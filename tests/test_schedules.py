@@ -83,7 +83,7 @@ def test_unchanged_sync_adds_one_get_and_writes_nothing(cli, gl: GitLabEmulator,
     gl.reset_requests()
     result = sync(cli, gl, spec, "--branch", "main")  # as the generated pipeline calls it
     assert result.code == 0, result.text
-    assert "up to date, nothing to commit" in result.out
+    assert "up to date on main, nothing to commit" in result.out
     assert f"schedule: unchanged '{OURS}'" in result.out
     assert not [r for r in gl.requests if r[0] in WRITES], gl.requests
     assert len(gl.requests) == 3, gl.requests  # branch, tree, and the one schedule list

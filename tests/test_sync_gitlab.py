@@ -86,13 +86,15 @@ def test_unchanged_sync_takes_three_requests_and_commits_nothing(cli, gl: GitLab
     assert gl.head(PROJECT, "main") == head
 
 
-def test_changed_sync_with_merge_request_takes_five_requests(cli, gl: GitLabEmulator, spec: Path) -> None:
+def test_changed_sync_with_merge_request_takes_six_requests(cli, gl: GitLabEmulator, spec: Path) -> None:
     assert sync(cli, gl, spec).code == 0
     spec.write_text(spec.read_text().replace("maxReplicas: 10", "maxReplicas: 12"))
     gl.reset_requests()
     result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
     assert result.code == 0, result.text
-    assert len(api_requests(gl)) == 5, gl.requests  # branch, tree, commit, merge request, schedule (unchanged)
+    # both branch heads (one listing), tree, the old manifest (blob ids: no generated file edited by hand),
+    # commit, merge request, schedule (unchanged)
+    assert len(api_requests(gl)) == 6, gl.requests
     assert "merge request !1 opened" in result.out
     (mr,) = open_mrs(gl)
     assert "apps/fraud-detector/base/inferenceservice.yaml" in mr.description
@@ -167,11 +169,15 @@ def test_a_fault_at_any_request_never_leaves_a_partial_change(cli, gl: GitLabEmu
     spec.write_text(spec.read_text().replace("maxReplicas: 10", "maxReplicas: 12"))
     gl.reset_requests()
     assert sync(cli, gl, spec, "--merge-request", "--dry-run").code == 0
-    positions = len(gl.requests) + 3  # the dry run stops before commit and merge request
+    positions = len(gl.requests) + 2  # the dry run stops before commit and merge request
+    text = spec.read_text()
     for at in range(positions):
+        replicas = 20 + at  # a change of its own each time: the merge-request branch does not hold it yet
+        spec.write_text(text.replace("maxReplicas: 12", f"maxReplicas: {replicas}"))
         gl.reset_requests()
-        gl.inject(Fault(kind, at=at, callback=concurrent_push(gl) if kind == "concurrent_commit" else None))
+        fault = gl.inject(Fault(kind, at=at, callback=concurrent_push(gl) if kind == "concurrent_commit" else None))
         result = sync(cli, gl, spec, "--merge-request")
+        assert fault.fired == 1, f"no request {at} in the sync"
         assert "Traceback" not in result.text
         assert TOKEN not in result.text
         if result.code != 0:
@@ -182,5 +188,5 @@ def test_a_fault_at_any_request_never_leaves_a_partial_change(cli, gl: GitLabEmu
         rerun = sync(cli, gl, spec, "--merge-request")
         assert rerun.code == 0, rerun.text
         assert len(open_mrs(gl)) == 1
-        assert "minReplicas: 1\n    maxReplicas: 12" in git(
+        assert f"minReplicas: 1\n    maxReplicas: {replicas}" in git(
             gl, PROJECT, "show", "mlopsgen/update:apps/fraud-detector/base/inferenceservice.yaml")

@@ -20,6 +20,18 @@ class BranchSnapshot(Snapshot, Protocol):
 
 
 @dataclass(frozen=True)
+class BranchHead:
+    """A branch's newest commit, as a branch listing shows it."""
+
+    commit: str
+    message: str
+
+    @property
+    def title(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
 class MergeRequest:
     reference: str  # !iid or a branch name
     url: str
@@ -37,6 +49,14 @@ class Repository(Protocol):
 
     def snapshot(self, branch: str) -> BranchSnapshot:
         """The files of a branch; an empty snapshot when the branch or repository is empty."""
+        ...
+
+    def snapshot_at(self, commit: str) -> BranchSnapshot:
+        """The files of one commit."""
+        ...
+
+    def heads(self, *branches: str) -> dict[str, BranchHead]:
+        """The head commits of those of these branches that exist, in one request where possible."""
         ...
 
     def commit(self, *, branch: str, base: BranchSnapshot, message: str, changes: list[Change],

@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.backends import BackendError, BranchSnapshot, ConflictError, MergeRequest
+from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
 from generator.schedules import Schedule, ScheduleForbidden, WantedSchedule
 from generator.writer import Action, Change
 
 TREE_PAGE = 100
+_RE2_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # RE2 reads a backslash before ASCII punctuation as literal
 # the commits API's answers when the branch changed under us (see GitLab's files/base_service)
 CONFLICTS = ("has changed since you started editing it", "A file with this name already exists",
              "A file with this name doesn't exist")
@@ -128,6 +129,18 @@ class GitLabRepository:
                     return TreeSnapshot(None, {}, lambda _p: None)  # a new or empty repository
                 raise
             return self.snapshot_at(head)
+
+    def heads(self, *branches: str) -> dict[str, BranchHead]:
+        """One branch listing filtered by an anchored RE2 alternation (the branches API's regex
+        parameter: gitlabhq app/finders/branches_finder.rb matches each name against it)."""
+        pattern = "^(?:" + "|".join(_RE2_PUNCTUATION.sub(r"\\\g<0>", b) for b in branches) + ")$"
+        with translated_errors(f"{self.name}: branches {', '.join(branches)}", self.secret):
+            listed = self.project.branches.list(regex=pattern, get_all=True, per_page=TREE_PAGE)
+        found = {}
+        for item in listed:
+            if item.name in branches:
+                found[str(item.name)] = BranchHead(str(item.commit["id"]), str(item.commit.get("message") or ""))
+        return found
 
     def snapshot_at(self, commit: str, known: dict[str, bytes] | None = None) -> TreeSnapshot:
         with translated_errors(f"{self.name}: tree of {commit[:12]}", self.secret):

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator.backends import BackendError, Repository
+from generator.backends import BackendError, BranchSnapshot, Repository
 from generator.commands import emit_json
 from generator.ct.bump import bump_model
+from generator.delivery import WRITES, ChangeSet, Delivery, Proposal, Route, deliver
 from generator.engine import build
 from generator.errors import EXIT_OK, UserError
 from generator.remote import GitLabAccess, open_gitlab, open_local
-from generator.sync import WRITES, SyncOutcome
 from generator.writer import Action, Change, plan_changes, refuse_conflicts
 
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
@@ -67,33 +67,34 @@ def description(registered: Registered, report: str, changes: list[Change]) -> s
 
 
 def propose(repo: Repository, spec_path: str, registered: Registered, report: str, target: str,
-            dry_run: bool) -> SyncOutcome:
-    snapshot = repo.snapshot(target)
-    current = snapshot.read(spec_path)
-    if current is None:
-        raise UserError(f"{repo.name}: no {spec_path} on {target}")
-    bumped = bump_model(current.decode("utf-8"), registered.version, registered.uri).encode("utf-8")
-    with tempfile.TemporaryDirectory(prefix="mlopsgen-propose-") as tmp:
-        local = Path(tmp) / spec_path
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(bumped)
-        result = build(local, Path(tmp))  # the bumped spec must validate, render and verify
-    changes = plan_changes(snapshot, result.files, result.spec.source)
-    refuse_conflicts(changes)
-    writes = [c for c in changes if c.action in WRITES]
-    if bumped != current:
-        writes.insert(0, Change(spec_path, Action.UPDATE, bumped))
-    if not writes:
-        return SyncOutcome(repo.name, "unchanged")
-    if dry_run:
-        return SyncOutcome(repo.name, "would-change", writes)
-    branch = f"mlopsgen/retrain-{registered.version}"
-    title = f"Retrain {result.spec.name}: model version {registered.version}"
-    commit = repo.commit(branch=branch, base=snapshot, message=f"{title}\n\n{registered.uri}\n", changes=writes,
-                         replace_branch=True)
-    mr = repo.upsert_merge_request(source=branch, target=target, title=title,
-                                   description=description(registered, report, writes))
-    return SyncOutcome(repo.name, "changed", writes, commit, mr)
+            dry_run: bool) -> Delivery:
+    """Through generator.delivery: one merge request per model version (its own branch), replanned
+    against the target branch on every attempt, and no new commit when the branch already holds it."""
+    names: list[str] = []
+
+    def plan(snapshot: BranchSnapshot) -> list[Change]:
+        current = snapshot.read(spec_path)
+        if current is None:
+            raise UserError(f"{repo.name}: no {spec_path} on {target}")
+        bumped = bump_model(current.decode("utf-8"), registered.version, registered.uri).encode("utf-8")
+        with tempfile.TemporaryDirectory(prefix="mlopsgen-propose-") as tmp:
+            local = Path(tmp) / spec_path
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(bumped)
+            result = build(local, Path(tmp))  # the bumped spec must validate, render and verify
+        names[:] = [result.spec.name]
+        changes = plan_changes(snapshot, result.files, result.spec.source)
+        refuse_conflicts(changes, snapshot, where=f"{repo.name}: ")
+        writes = [c for c in changes if c.action in WRITES]
+        return writes if bumped == current else [Change(spec_path, Action.UPDATE, bumped), *writes]
+
+    def title(_writes: list[Change]) -> str:
+        return f"Retrain {names[0]}: model version {registered.version}"
+
+    change_set = ChangeSet(plan, lambda writes: f"{title(writes)}\n\n{registered.uri}\n")
+    proposal = Proposal(f"mlopsgen/retrain-{registered.version}", title,
+                        lambda writes: description(registered, report, writes))
+    return deliver(Route(repo, target, proposal), change_set, dry_run=dry_run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
         emit_json(outcome.to_json())
         return EXIT_OK
     if outcome.status == "unchanged":
-        print(f"{outcome.repository}: already at model version {registered.version}; no merge request")
+        print(f"{outcome.repository}: " + (f"{outcome.note}; nothing to commit" if outcome.note else
+                                           f"already at model version {registered.version}; no merge request"))
         return EXIT_OK
     verb = "would change" if outcome.status == "would-change" else "changed"
     print(f"{outcome.repository}: {verb} {len(outcome.changes)} file(s) for model version {registered.version}")

@@ -7,15 +7,14 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from generator.backends import BackendError, BranchSnapshot, ConflictError
+from generator.backends import BackendError, BranchSnapshot
 from generator.commands import emit_json
+from generator.delivery import ChangeSet, Route, deliver
 from generator.errors import EXIT_OK, UsageError, UserError
 from generator.intake import load_valid_spec
 from generator.release import DirectoryStore, Outcome, ReleaseStore, promote, rollback
 from generator.remote import GitLabAccess, open_gitlab
 from generator.writer import Action, Change
-
-ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -63,24 +62,28 @@ def _apply(args: argparse.Namespace) -> Outcome:
     access = GitLabAccess.from_environment(args.gitlab_url)
     repo = open_gitlab(access, args.project)
     prefix = _gitops_path(args)
-    branch = args.branch or repo.default_branch
+    outcomes: list[Outcome] = []
+
+    def plan(snapshot: BranchSnapshot) -> list[Change]:
+        outcomes[:] = [outcome_for(SnapshotStore(snapshot, prefix))]
+        return [Change(f"{prefix}/{path}", Action.UPDATE if snapshot.blob(f"{prefix}/{path}") else Action.CREATE,
+                       data) for path, data in sorted(outcomes[0].files.items())] if outcomes[0].changed else []
+
+    change_set = ChangeSet(plan, lambda _writes: outcomes[0].message + "\n")
     try:
-        for attempt in range(ATTEMPTS):
-            snapshot = repo.snapshot(branch)
-            outcome = outcome_for(SnapshotStore(snapshot, prefix))
-            if not outcome.changed:
-                return outcome
-            changes = [Change(f"{prefix}/{path}", Action.UPDATE if snapshot.blob(f"{prefix}/{path}") else Action.CREATE,
-                              data) for path, data in sorted(outcome.files.items())]
-            try:
-                repo.commit(branch=branch, base=snapshot, message=outcome.message + "\n", changes=changes)
-                return outcome
-            except ConflictError:
-                if attempt == ATTEMPTS - 1:
-                    raise
+        deliver(Route(repo, _gitops_branch(args) or repo.default_branch), change_set)
     except BackendError as exc:
         raise UserError(access.scrub(str(exc)), "nothing was committed; run it again") from None
-    raise AssertionError("unreachable")
+    return outcomes[0]
+
+
+def _gitops_branch(args: argparse.Namespace) -> str | None:
+    """--branch, else the branch Argo CD tracks (deploy.gitops.branch of --spec), else None."""
+    if args.branch:
+        return str(args.branch)
+    if not args.spec.is_file():
+        return None
+    return str(load_valid_spec(args.spec).data["deploy"]["gitops"].get("branch", "main"))
 
 
 def _report(args: argparse.Namespace, outcome: Outcome) -> int:

@@ -11,10 +11,11 @@ import sys
 from generator.backends import BackendError
 from generator.backends.gitlab import GitLabRepository
 from generator.commands import emit_json
+from generator.delivery import Delivery
 from generator.engine import build
 from generator.errors import EXIT_OK, UserError
 from generator.model import Spec
-from generator.remote import GitLabAccess, open_gitlab, open_local
+from generator.remote import GitLabAccess, checked_out_blob, open_gitlab, open_local
 from generator.schedules import (
     ScheduleForbidden,
     ScheduleOutcome,
@@ -24,7 +25,8 @@ from generator.schedules import (
     schedule_description,
     wanted_schedule,
 )
-from generator.sync import Destination, SyncOptions, SyncOutcome, sync
+from generator.sync import Destination, SpecFile, SyncOptions, sync
+from generator.writer import change_diff
 
 MR_BRANCH = "mlopsgen/update"
 
@@ -45,16 +47,22 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--project and --gitops-project need --gitlab-url")
         model_repo, gitops_repo = open_local(spec_dir), None
 
-    destinations = [Destination(model_repo, result.files)]
-    if gitops_repo is not None:  # GitOps manifests to their own repository, with their own manifest
+    # the spec travels with its files; through GitLab, the checkout says which spec it started from
+    spec_file = SpecFile(result.spec.source, args.spec.read_bytes(),
+                         checked_out_blob(args.spec) if access is not None else None)
+    branch = args.branch or model_repo.default_branch
+    destinations = [Destination(model_repo, branch, result.files, spec=spec_file)]
+    if gitops_repo is not None:  # GitOps manifests to their own repository and branch, with their own manifest
         prefix = result.spec.deploy.gitops.path + "/"
-        destinations = [Destination(model_repo, [f for f in result.files if not f.path.startswith(prefix)]),
-                        Destination(gitops_repo, [f for f in result.files if f.path.startswith(prefix)],
+        destinations = [Destination(model_repo, branch, [f for f in result.files if not f.path.startswith(prefix)],
+                                    spec=spec_file),
+                        Destination(gitops_repo, result.spec.deploy.gitops.branch,
+                                    [f for f in result.files if f.path.startswith(prefix)],
                                     manifest_path=f"{prefix}.mlopsgen/manifest.json")]
-    options = SyncOptions(source=result.spec.source, target_branch=args.branch,
+    options = SyncOptions(source=result.spec.source,
                           merge_request_branch=(args.mr_branch or MR_BRANCH) if args.merge_request else None,
-                          dry_run=args.dry_run)
-    outcomes: list[SyncOutcome] = []
+                          dry_run=args.dry_run, force=args.force)
+    outcomes: list[Delivery] = []
     try:
         for dest in destinations:
             outcomes.append(sync(dest, options))
@@ -63,21 +71,27 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(message, "nothing was committed to that repository; run the sync again") from None
     schedule = None
     if access is not None and isinstance(model_repo, GitLabRepository) and manages_schedule(result.spec):
-        target = args.branch or model_repo.default_branch
-        schedule = _sync_schedule(model_repo, result.spec, target, args, access, outcomes[0])
+        schedule = _sync_schedule(model_repo, result.spec, branch, args, access, outcomes[0])
     if args.format == "json":
-        emit_json({"outcomes": [o.to_json() for o in outcomes],
+        emit_json({"outcomes": [{**o.to_json(), **({"diff": _diff(o)} if args.diff else {})} for o in outcomes],
                    "schedule": None if schedule is None else schedule.to_json()})
         return EXIT_OK
     for outcome in outcomes:
         _report(outcome)
+        if args.diff:
+            sys.stdout.write(_diff(outcome))
     if schedule is not None and schedule.status != "absent":
         print(f"{model_repo.name}: {schedule.summary()}")
     return EXIT_OK
 
 
+def _diff(outcome: Delivery) -> str:
+    """--diff: what the commit changes (or would), against the branch it was planned on."""
+    return "".join(change_diff(change, outcome.base) for change in outcome.changes)
+
+
 def _sync_schedule(store: ScheduleStore, spec: Spec, target: str, args: argparse.Namespace, access: GitLabAccess,
-                   files: SyncOutcome) -> ScheduleOutcome | None:
+                   files: Delivery) -> ScheduleOutcome | None:
     """After the files: the schedule runs the pipeline they define. A failure here leaves the
     committed files in place; the next sync lists the schedules again and converges."""
     description = schedule_description(spec.metadata.name)
@@ -102,12 +116,13 @@ def _sync_schedule(store: ScheduleStore, spec: Spec, target: str, args: argparse
                         + (f"; {done}" if done else "")) from None
 
 
-def _report(outcome: SyncOutcome) -> None:
+def _report(outcome: Delivery) -> None:
     if outcome.status == "unchanged":
-        print(f"{outcome.repository}: up to date, nothing to commit")
+        print(f"{outcome.repository}: up to date on {outcome.branch}, nothing to commit"
+              + (f" ({outcome.note})" if outcome.note else ""))
         return
     verb = "would change" if outcome.status == "would-change" else "changed"
-    print(f"{outcome.repository}: {verb} {len(outcome.changes)} file(s)")
+    print(f"{outcome.repository}: {verb} {len(outcome.changes)} file(s) on {outcome.branch}")
     for change in outcome.changes:
         print(f"  {change.action.value:<7} {change.path}")
     if outcome.commit:

@@ -851,8 +851,22 @@ class GitLabEmulator(LoopbackServer):
                 "web_url": f"{self.url}/{project.path_with_namespace}/-/tree/{name}"}
 
     def _list_branches(self, ctx: _Ctx, project: _Project) -> tuple[int, list[Any], dict[str, str]]:
+        """search and regex as gitlabhq app/finders/{git_refs,branches}_finder.rb apply them: search
+        case-insensitive, with ^ (prefix), $ (suffix) and * (anything) as its only operators; regex an
+        unanchored RE2 match (Python's re agrees with RE2 on the patterns clients send)."""
+        names = project.repo.branches()
         search = ctx.query.get("search", "")
-        names = [(n, s) for n, s in project.repo.branches() if search in n]
+        if search:
+            quoted = re.escape(search.lower())
+            if any(op in search for op in "^$*"):
+                quoted = quoted.replace("\\^", "^", 1).replace("\\*", ".*?").replace("\\$", "$", 1)
+            names = [(n, s) for n, s in names if re.search(quoted, n.lower())]
+        if ctx.query.get("regex"):
+            try:
+                pattern = re.compile(ctx.query["regex"])
+            except re.error:
+                raise _bad_param("regex is invalid") from None
+            names = [(n, s) for n, s in names if pattern.search(n)]
         status, page, headers = self._paginate(ctx, names)
         return status, [self._branch_entity(ctx, project, n, s) for n, s in page], headers
 
