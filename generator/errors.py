@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
+EXIT_OUT_OF_DATE = 4  # `check`: the spec is valid, but generated files are missing, stale or hand-edited
 EXIT_INTERRUPTED = 130
 
 

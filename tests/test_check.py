@@ -8,6 +8,8 @@ import json
 import yaml
 from conftest import FRAUD_GITOPS, REPO, Project, remove_fraud_production
 
+from generator.errors import EXIT_OUT_OF_DATE
+
 INFERENCE_SERVICE = f"{FRAUD_GITOPS}/base/inferenceservice.yaml"
 
 
@@ -18,7 +20,7 @@ def check(cli, project: Project, *extra: str):  # type: ignore[no-untyped-def]
 def check_json(cli, project: Project) -> dict:  # type: ignore[type-arg]
     result = check(cli, project, "--format", "json")
     payload = json.loads(result.out)
-    assert result.code == (0 if payload["ok"] else 1)
+    assert result.code == (0 if payload["ok"] else EXIT_OUT_OF_DATE)
     return payload
 
 
@@ -47,7 +49,7 @@ def test_fails_before_any_render(fraud: Project, cli) -> None:
 def test_deleted_file_is_missing(rendered_fraud: Project, cli) -> None:
     (rendered_fraud.out / "Dockerfile").unlink()
     result = check(cli, rendered_fraud)
-    assert result.code == 1
+    assert result.code == EXIT_OUT_OF_DATE
     assert "missing" in result.out and "Dockerfile" in result.out
     assert statuses(check_json(cli, rendered_fraud)) == {"Dockerfile": "missing"}
 
@@ -56,9 +58,9 @@ def test_edited_body_is_hand_edited(rendered_fraud: Project, cli) -> None:
     path = rendered_fraud.out / INFERENCE_SERVICE
     path.write_text(path.read_text().replace("maxReplicas: 10", "maxReplicas: 50"))
     result = check(cli, rendered_fraud)
-    assert result.code == 1
+    assert result.code == EXIT_OUT_OF_DATE
     assert f"hand-edited  {INFERENCE_SERVICE}" in result.out
-    assert "hand edits are overwritten" in result.out
+    assert "render refuses to overwrite them without --force" in result.out
     assert statuses(check_json(cli, rendered_fraud)) == {INFERENCE_SERVICE: "hand-edited"}
 
 
@@ -110,7 +112,7 @@ def test_every_finding_is_printed_with_its_path_and_the_fix(rendered_fraud: Proj
     ci = rendered_fraud.out / ".gitlab-ci.yml"
     ci.write_text(ci.read_text() + "# note\n")
     result = check(cli, rendered_fraud)
-    assert result.code == 1
+    assert result.code == EXIT_OUT_OF_DATE
     lines = result.out.splitlines()
     assert any(line.startswith("missing") and "Dockerfile" in line for line in lines)
     assert any(line.startswith("hand-edited") and ".gitlab-ci.yml" in line for line in lines)
@@ -138,4 +140,9 @@ def test_pre_commit_hook_runs_check() -> None:
     by_id = {hook["id"]: hook for hook in hooks}
     hook = by_id["mlopsgen-check"]
     assert hook["entry"].split()[:2] == ["mlopsgen", "check"]
+    # it runs whenever anything is staged: a staged hand edit of a generated file (and not only a
+    # staged spec) must fail it; the spec is its argument, never a staged file name
+    for hook in hooks:
+        assert hook["always_run"] is True and hook["pass_filenames"] is False and "files" not in hook, hook
+        assert hook["args"] == ["mlops.yaml"]
     assert hook["name"] and hook["language"]

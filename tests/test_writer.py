@@ -69,8 +69,8 @@ def test_spec_change_leaves_unaffected_files_unchanged(rendered_fraud: Project, 
     rendered_fraud.edit_spec("maxReplicas: 10", "maxReplicas: 12")
     actions = render_json(cli, rendered_fraud)
     updated = {p for p, a in actions.items() if a == "update"}
-    # only the artifact using the value changes (the manifest changes only when the set of files does)
-    assert updated == {f"{FRAUD_GITOPS}/base/inferenceservice.yaml"}
+    # only the artifact using the value changes, and the manifest that records each file's blob id
+    assert updated == {f"{FRAUD_GITOPS}/base/inferenceservice.yaml", MANIFEST}
     assert snapshot(rendered_fraud.out)[".dockerignore"] == before[".dockerignore"]
 
 
