@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(p)
 
     p = sub.add_parser("init", help="scaffold a model repository: spec, model, tests and rendered pipelines "
-                       "(needs cookiecutter: pip install 'mlopsgen[init]')",
+                       "(with cookiecutter)",
                        examples=("mlopsgen init",
                                  "mlopsgen init --no-input name=fraud-detector team=risk runtime=kserve ci=gitlab",
                                  "mlopsgen init --no-input -o ~/src name=churn-predictor framework=xgboost "

@@ -15,6 +15,7 @@ from typing import Any
 
 from generator import __version__
 from generator.errors import UserError
+from generator.packages import MissingPackage
 from generator.resources import blueprints_dir
 from generator.strategies import STRATEGIES_BY_RUNTIME
 
@@ -133,8 +134,10 @@ def scaffold(answers: dict[str, str], output_dir: Path, no_input: bool, overwrit
             FailedHookException,
         )
         from cookiecutter.main import cookiecutter  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise UserError("mlopsgen init needs cookiecutter", "python3 -m pip install 'mlopsgen[init]'") from exc
+    except ImportError:
+        raise MissingPackage("cookiecutter", "mlopsgen init",
+                             "python3 -m pip install --force-reinstall mlopsgen (cookiecutter is one of its "
+                             "dependencies)") from None
     # cookiecutter renders every answer as a Jinja template: answers are data, never templates
     context: dict[str, Any] = {k: _literal(v) for k, v in answers.items()}
     context.update(_mlopsgen_version=__version__, _pytest_version=_pytest_version(),

@@ -167,15 +167,6 @@ def test_a_directory_and_an_unknown_format_fail_closed(tmp_path: Path) -> None:
     assert report.results[0].detail == "unknown data format 'xlsx'; hint: use one of csv, jsonl, parquet"
 
 
-def test_parquet_without_pyarrow_fails_closed_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pyarrow", None)  # None in sys.modules makes the import raise ImportError
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    (tmp_path / "d.parquet").write_bytes(b"PAR1 not really PAR1")
-    report = check_data(replace(CHECKS_OF_GOOD, format="parquet"), tmp_path / "d.parquet")
-    assert failures(report) == [("readable", None)] and len(report.results) == 1
-    assert "pyarrow is not installed; hint: pip install pyarrow" in report.results[0].detail
-
-
 def test_parquet_is_read_with_pyarrow(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -444,3 +435,21 @@ def test_command_refuses_a_reference_without_a_drift_check(cli: Cli, project: Pa
     assert cli("data-check", project).code == 0
     result = cli("data-check", project, "--reference", "r.csv")
     assert result.code == 1 and "--reference given" in result.err
+
+
+def test_parquet_without_pyarrow_is_a_user_error_naming_the_package(cli: Cli, project: Path, elsewhere: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyarrow stays optional (the parquet extra): missing at run time, the command says which package
+    and how to install it, exit 1, and writes no report (the data was never read)."""
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # None in sys.modules makes the import raise ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    project.write_text(project.read_text(encoding="utf-8").replace("format: csv", "format: parquet")
+                       .replace("train.csv", "train.parquet"), encoding="utf-8")
+    (project.parent / "data" / "train.parquet").write_bytes(b"PAR1 not really PAR1")
+    result = cli("data-check", project, "--report", "report.json")
+    assert result.code == 1, result.text
+    data = project.parent / "data" / "train.parquet"
+    assert result.err == (f"mlopsgen: reading the Parquet training data {data} needs the Python package pyarrow, "
+                          "which is not installed\n    hint: install it: python3 -m pip install 'mlopsgen[parquet]' "
+                          "(or: python3 -m pip install pyarrow)\n")
+    assert "Traceback" not in result.text and not (elsewhere / "report.json").exists()

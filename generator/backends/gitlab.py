@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
+from generator.packages import import_for
 from generator.schedules import Schedule, ScheduleForbidden, WantedSchedule
 from generator.writer import Action, Change
 
@@ -30,6 +31,7 @@ def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 3
     """A python-gitlab client that retries 5xx and dropped connections with backoff, and obeys
     429 Too Many Requests (waits Retry-After, else until RateLimit-Reset): python-gitlab does
     both; MLOPSGEN_GITLAB_RETRIES (default 6) bounds the attempts per request."""
+    import_for("gitlab", package="python-gitlab", purpose="committing through GitLab")
     import gitlab
 
     retries = int(os.environ.get("MLOPSGEN_GITLAB_RETRIES", "6"))

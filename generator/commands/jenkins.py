@@ -34,6 +34,7 @@ from generator.jenkins_job import (
     same_config,
 )
 from generator.normalise import normalise
+from generator.packages import import_for
 
 TIMEOUT_SECONDS = 30
 TOKEN_VARIABLE = "JENKINS_TOKEN"
@@ -131,7 +132,7 @@ def _job_url(base: str, settings: JobSettings) -> str:
 
 
 def _client(connection: Connection) -> Any:
-    jenkins_module = importlib.import_module("jenkinsapi.jenkins")
+    jenkins_module = import_for("jenkinsapi.jenkins", package="jenkinsapi", purpose="mlopsgen jenkins")
     # jenkinsapi logs a warning when Jenkins issues no crumbs; keep it off stderr unless logging is set up
     logging.getLogger("jenkinsapi").addHandler(logging.NullHandler())
     return jenkins_module.Jenkins(connection.url, username=connection.user, password=connection.token,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import importlib
 import json
 import math
 import statistics
@@ -20,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from generator.model import ColumnCheck, DataChecks, DriftCheck
+from generator.packages import import_for
 
 # the order results are reported in; within a check, by column
 CHECKS = ("readable", "volume", "schema", "missing", "range", "anomalies", "drift")
@@ -224,11 +224,8 @@ def _scan_jsonl(path: Path, scan: TableScan) -> None:
 
 
 def _scan_parquet(path: Path, scan: TableScan) -> None:
-    try:
-        parquet = importlib.import_module("pyarrow.parquet")
-    except ImportError:
-        raise UnreadableData(f"{path}: cannot read Parquet: pyarrow is not installed; "
-                             "hint: pip install pyarrow") from None
+    parquet = import_for("pyarrow.parquet", package="pyarrow", extra="parquet",
+                         purpose=f"reading the Parquet training data {path}")
     try:
         table = parquet.ParquetFile(str(path))
         scan.add_columns(str(name) for name in table.schema_arrow.names)
