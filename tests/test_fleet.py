@@ -143,3 +143,39 @@ def test_promote_and_rollback_commit_through_the_api(cli, gl: GitLabEmulator, tm
     log = git(gl, "platform/gitops", "log", "--format=%s", "-1", "main")
     assert log.startswith("roll back production")
     assert TOKEN not in result.text
+
+
+def test_promote_and_rollback_default_to_the_branch_argo_cd_tracks(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    """Without --branch, promote and rollback commit to deploy.gitops.branch, where sync put the
+    manifests, not to the GitOps repository's default branch."""
+    spec = tmp_path / "mlops.yaml"
+    text = FRAUD.replace(b"    branch: main\n", b"    branch: production\n", 1)
+    spec.write_bytes(text)
+    gl.create_project("risk/fraud-detector", files={"mlops.yaml": text})
+    gl.create_project("platform/gitops", files={"README.md": b"gitops\n"})
+    gl.commit_directly("platform/gitops", "production", {"README.md": b"production\n"}, "the tracked branch")
+    assert cli("sync", spec, "--gitlab-url", gl.url, "--project", "risk/fraud-detector",
+               "--gitops-project", "platform/gitops").code == 0
+    main = gl.head("platform/gitops", "main")
+    common = ["--gitlab-url", gl.url, "--project", "platform/gitops", "--spec", spec]
+    assert cli("promote", "--env", "production", "--image-tag", "v1", *common).code == 0
+    assert cli("rollback", "--env", "production", *common).code == 0
+    assert gl.head("platform/gitops", "main") == main
+    assert git(gl, "platform/gitops", "log", "--format=%s", "-1", "production").startswith("roll back production")
+
+
+def test_a_rerun_with_the_merge_requests_open_takes_three_requests_and_writes_nothing(cli, gl: GitLabEmulator,
+                                                                                      tmp_path: Path) -> None:
+    names = make_fleet(gl, 3)
+    listing = tmp_path / "projects.txt"
+    listing.write_text("".join(f"{name} main\n" for name in names))
+    assert fleet(cli, gl, "--projects-file", listing).code == 0
+    heads = {name: gl.head(name, "mlopsgen/update-0.1.0") for name in names}
+    gl.reset_requests()
+    result = fleet(cli, gl, "--projects-file", listing, "--format", "json")
+    assert result.code == 0, result.text
+    assert {p["status"] for p in json.loads(result.out)["projects"]} == {"unchanged"}
+    # the spec (with its commit), the tree, the proposal's head: nothing written, no merge request touched
+    assert len(gl.requests) == 3 * len(names), gl.requests
+    assert all(method == "GET" for method, _ in gl.requests)
+    assert {name: gl.head(name, "mlopsgen/update-0.1.0") for name in names} == heads

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gitlab
 import pytest
+import yaml
 from conftest import EXAMPLES, CliResult
 from emulators.gitlab import Fault, GitLabEmulator
 
@@ -190,3 +191,146 @@ def test_a_fault_at_any_request_never_leaves_a_partial_change(cli, gl: GitLabEmu
         assert len(open_mrs(gl)) == 1
         assert f"minReplicas: 1\n    maxReplicas: {replicas}" in git(
             gl, PROJECT, "show", "mlopsgen/update:apps/fraud-detector/base/inferenceservice.yaml")
+
+
+# --- idempotent merge-request syncs (issue 10) -------------------------------------------------------
+
+ISVC = "apps/fraud-detector/base/inferenceservice.yaml"
+
+
+def writes(gl: GitLabEmulator) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in api_requests(gl) if m != "GET"]
+
+
+def open_merge_request(cli, gl: GitLabEmulator, spec: Path, replicas: int = 12) -> None:  # type: ignore[no-untyped-def]
+    assert sync(cli, gl, spec).code == 0
+    spec.write_text(spec.read_text().replace("maxReplicas: 10", f"maxReplicas: {replicas}"))
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 0 and "merge request !1 opened" in result.out, result.text
+
+
+def test_rerun_with_its_merge_request_open_commits_nothing_and_leaves_the_request_alone(cli, gl: GitLabEmulator,
+                                                                                          spec: Path) -> None:
+    open_merge_request(cli, gl, spec)
+    heads = (gl.head(PROJECT, "main"), gl.head(PROJECT, "mlopsgen/update"))
+    (mr,) = open_mrs(gl)
+    gl.reset_requests()
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 0, result.text
+    assert result.out.splitlines()[0] == ("risk/fraud-detector: up to date on main, nothing to commit "
+                                          "(mlopsgen/update already proposes these changes)")
+    # both heads in one listing, the retraining schedule: no tree, no commit, no merge-request update
+    assert len(api_requests(gl)) <= 3 and writes(gl) == [], api_requests(gl)
+    assert (gl.head(PROJECT, "main"), gl.head(PROJECT, "mlopsgen/update")) == heads
+    (again,) = open_mrs(gl)
+    assert (again.iid, again.description, again.updated_at) == (mr.iid, mr.description, mr.updated_at)
+
+
+def test_a_changed_spec_gives_one_new_commit_on_the_merge_request_branch(cli, gl: GitLabEmulator,
+                                                                          spec: Path) -> None:
+    open_merge_request(cli, gl, spec)
+    before = gl.head(PROJECT, "mlopsgen/update")
+    spec.write_text(spec.read_text().replace("maxReplicas: 12", "maxReplicas: 14"))
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 0 and "merge request !1 updated" in result.out, result.text
+    assert gl.head(PROJECT, "mlopsgen/update") != before
+    assert git(gl, PROJECT, "rev-list", "--count", "main..mlopsgen/update").strip() == "1"
+    assert "maxReplicas: 14" in git(gl, PROJECT, "show", f"mlopsgen/update:{ISVC}")
+    assert len(open_mrs(gl)) == 1
+
+
+def test_a_moved_target_rebuilds_the_branch_only_when_its_content_would_differ(cli, gl: GitLabEmulator,
+                                                                                spec: Path) -> None:
+    open_merge_request(cli, gl, spec)
+    proposed = gl.head(PROJECT, "mlopsgen/update")
+    gl.commit_directly(PROJECT, "main", {"NOTES.md": b"unrelated work\n"}, "someone else's change")
+    gl.reset_requests()
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 0 and "already proposes these changes" in result.out, result.text
+    assert writes(gl) == [] and gl.head(PROJECT, "mlopsgen/update") == proposed
+    # main takes one of the proposed files as it is: the proposal shrinks, so the branch is rebuilt
+    gl.commit_directly(PROJECT, "main", {ISVC: git(gl, PROJECT, "show", f"mlopsgen/update:{ISVC}").encode()},
+                       "partial merge")
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 0 and "merge request !1 updated" in result.out, result.text
+    assert git(gl, PROJECT, "rev-parse", "mlopsgen/update^").strip() == gl.head(PROJECT, "main")
+    assert ISVC not in git(gl, PROJECT, "diff", "--name-only", "main", "mlopsgen/update").split()
+
+
+def test_a_merge_request_branch_with_someone_elses_commit_is_not_replaced(cli, gl: GitLabEmulator,
+                                                                           spec: Path) -> None:
+    open_merge_request(cli, gl, spec)
+    theirs = gl.commit_directly(PROJECT, "mlopsgen/update", {"NOTES.md": b"review fix\n"}, "fix the notes")
+    spec.write_text(spec.read_text().replace("maxReplicas: 12", "maxReplicas: 14"))
+    result = sync(cli, gl, spec, "--merge-request", "--branch", "main")
+    assert result.code == 1
+    assert result.err == (
+        f"mlopsgen: risk/fraud-detector: branch mlopsgen/update holds a commit mlopsgen did not make "
+        f"({theirs[:12]}: 'fix the notes'); mlopsgen replaces that branch on every run, which would drop it\n"
+        "    hint: merge or move that work to another branch, or delete mlopsgen/update; --force replaces it "
+        "anyway\n")
+    assert gl.head(PROJECT, "mlopsgen/update") == theirs
+    assert sync(cli, gl, spec, "--merge-request", "--branch", "main", "--force").code == 0
+    assert "maxReplicas: 14" in git(gl, PROJECT, "show", f"mlopsgen/update:{ISVC}")
+
+
+def test_a_hand_edit_on_the_branch_is_never_overwritten_silently(cli, gl: GitLabEmulator, spec: Path) -> None:
+    assert sync(cli, gl, spec).code == 0
+    dockerfile = git(gl, PROJECT, "show", "main:Dockerfile")
+    edited = dockerfile.replace("USER ", "# tuned by hand\nUSER ", 1)
+    assert edited != dockerfile
+    head = gl.commit_directly(PROJECT, "main", {"Dockerfile": edited.encode()}, "tune the image")
+    gl.reset_requests()
+    result = sync(cli, gl, spec, "--branch", "main")
+    assert result.code == 1, result.text
+    first, diff = result.err.split("\n", 1)
+    assert first == ("mlopsgen: risk/fraud-detector: 1 generated file(s) were edited by hand since mlopsgen wrote "
+                     "them: Dockerfile; this diff shows what would be lost")
+    assert diff.startswith("--- a/Dockerfile\n+++ b/Dockerfile\n") and "\n-# tuned by hand\n" in diff
+    assert diff.endswith("    hint: move the edits into the spec (or a file mlopsgen does not generate), then run "
+                         "again; --force overwrites or deletes them anyway\n")
+    assert writes(gl) == [] and gl.head(PROJECT, "main") == head
+    assert sync(cli, gl, spec, "--branch", "main", "--force").code == 0
+    assert git(gl, PROJECT, "show", "main:Dockerfile") == dockerfile
+
+
+def test_a_stale_checkout_never_reverts_a_newer_spec_on_the_branch(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    checkout = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(gl.repo_path(PROJECT)), str(checkout)], check=True)
+    newer = (checkout / "mlops.yaml").read_text().replace("maxReplicas: 10", "maxReplicas: 30")
+    head = gl.commit_directly(PROJECT, "main", {"mlops.yaml": newer.encode()}, "more replicas")
+    result = cli("sync", checkout / "mlops.yaml", "--gitlab-url", gl.url, "--project", PROJECT, "--branch", "main")
+    assert result.code == 1
+    assert result.err == ("mlopsgen: risk/fraud-detector: mlops.yaml on main has changed since this checkout's "
+                          "version of it; committing the rendered files (and this spec) would revert that change\n"
+                          "    hint: pull main, merge your changes to mlops.yaml, then sync again\n")
+    assert gl.head(PROJECT, "main") == head
+
+
+def test_a_spec_edited_in_the_checkout_is_committed_with_its_files(cli, gl: GitLabEmulator, spec: Path) -> None:
+    assert sync(cli, gl, spec).code == 0
+    spec.write_text(spec.read_text().replace("maxReplicas: 10", "maxReplicas: 16"))
+    result = sync(cli, gl, spec, "--branch", "main")
+    assert result.code == 0, result.text
+    assert "  update  mlops.yaml" in result.out
+    assert git(gl, PROJECT, "show", "main:mlops.yaml") == spec.read_text()
+    assert "maxReplicas: 16" in git(gl, PROJECT, "show", f"main:{ISVC}")
+
+
+def test_gitops_manifests_go_to_the_branch_argo_cd_tracks(cli, gl: GitLabEmulator, spec: Path) -> None:
+    """deploy.gitops.branch: production is the targetRevision of the Applications and the release
+    script's branch: the manifests must land there, not on the GitOps repository's default branch."""
+    spec.write_text(spec.read_text().replace("    branch: main\n", "    branch: production\n", 1))
+    main_before = gl.head(GITOPS, "main")
+    gl.commit_directly(GITOPS, "production", {"README.md": b"# production\n"}, "the branch Argo CD tracks")
+    result = sync(cli, gl, spec, "--gitops-project", GITOPS)
+    assert result.code == 0, result.text
+    assert "platform/gitops: changed" in result.out and "file(s) on production" in result.out
+    assert gl.head(GITOPS, "main") == main_before
+    production = set(git(gl, GITOPS, "ls-tree", "-r", "--name-only", "production").split())
+    assert "apps/fraud-detector/base/inferenceservice.yaml" in production
+    applications = sorted(p for p in production if "/argocd/application-" in p)
+    assert applications
+    for path in applications:
+        application = yaml.safe_load(git(gl, GITOPS, "show", f"production:{path}"))
+        assert application["spec"]["source"]["targetRevision"] == "production", path
