@@ -53,11 +53,13 @@ def single_repository(gl: GitLabEmulator, work: Path) -> dict[str, int]:
     unchanged = count(gl, *sync)
     spec.write_bytes(SPEC.replace(b"maxReplicas: 10", b"maxReplicas: 11"))
     changed_mr = count(gl, *sync, "--merge-request")
+    unchanged_mr = count(gl, *sync, "--merge-request")  # a regeneration run while that request is open
     spec.write_bytes(SPEC.replace(b"maxReplicas: 10", b"maxReplicas: 12"))
     updated_mr = count(gl, *sync, "--merge-request")
     generated = sum(1 for p in (REPO / "examples/fraud-detector/rendered").rglob("*") if p.is_file())
     return {"generated_files": generated, "first_sync": first, "unchanged": unchanged,
-            "changed_with_new_mr": changed_mr, "changed_with_open_mr": updated_mr,
+            "changed_with_new_mr": changed_mr, "unchanged_with_open_mr": unchanged_mr,
+            "changed_with_open_mr": updated_mr,
             "naive_per_file_changed": 2 * generated}
 
 
@@ -110,7 +112,10 @@ def main_cli() -> int:
     print(f"  first sync (all files, one commit)      {single['first_sync']:>4}")
     print(f"  unchanged                               {single['unchanged']:>4}   budget <= 3 "
           "(branch, tree, retraining schedule)")
-    print(f"  changed, new merge request              {single['changed_with_new_mr']:>4}   budget <= 5")
+    print(f"  changed, new merge request              {single['changed_with_new_mr']:>4}   "
+          "(branch heads, tree, old manifest, commit, merge request, schedule)")
+    print(f"  unchanged, its merge request open       {single['unchanged_with_open_mr']:>4}   budget <= 3 "
+          "(branch heads, schedule: no commit, no merge-request update)")
     print(f"  changed, merge request already open     {single['changed_with_open_mr']:>4}   (the 409 names it: 1 PUT)")
     print(f"  naive per-file approach, changed        {single['naive_per_file_changed']:>4}   (2 per file)")
     print(f"\nfleet of {args.repos} repositories, concurrency {args.concurrency}:")
