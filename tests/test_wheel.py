@@ -4,6 +4,7 @@ checkout, it renders an example identical to the golden files."""
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,14 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None
     shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
     sources = {p.relative_to(REPO).as_posix() for p in (REPO / "generator").rglob("*.py")}
     assert sources <= shipped, f"modules missing from the wheel: {sorted(sources - shipped)}"
+    # committing through GitLab, Jenkins jobs and scaffolding are the mission: plain dependencies,
+    # so `pip install mlopsgen` then `mlopsgen sync --gitlab-url ...` never stops at an import
+    metadata = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [line.split(":", 1)[1].strip() for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    unconditional = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires if "extra ==" not in r}
+    assert {"python-gitlab", "jenkinsapi", "cookiecutter", "requests", "jinja2", "pyyaml", "jsonschema"} \
+        <= unconditional, requires
     env_dir = tmp_path / "venv"
     # system site packages provide jinja2/pyyaml/jsonschema without a network; the package itself
     # comes only from the wheel (--no-deps --force-reinstall into the venv)
