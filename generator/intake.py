@@ -1,5 +1,9 @@
 """The first three stages as one call: load the spec file, validate it, check the rules.
 
+The schema and the rules report in one run: the rules read what the schema accepted, so a bad cron
+is reported beside a misspelt field instead of after it is fixed. Only a spec that cannot be read
+as a YAML mapping stops at the loader.
+
 Kept apart from engine.py so commands that only read a spec (validate, gate, analyze, promote)
 do not import the rendering machinery.
 """
@@ -8,13 +12,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator.errors import Problem, SpecError
 from generator.loader import LoadedSpec, load_spec
-from generator.rules import check_rules
-from generator.validation import validate
+from generator.rules import rule_problems
+from generator.validation import check_schema
 
 
 def load_valid_spec(spec_path: Path) -> LoadedSpec:
     loaded = load_spec(spec_path)
-    validate(loaded)
-    check_rules(loaded)
+    problems = spec_problems(loaded)
+    if problems:
+        raise SpecError(problems=problems)
     return loaded
+
+
+def spec_problems(loaded: LoadedSpec) -> list[Problem]:
+    """Every schema and rule problem of a loaded spec (SpecError sorts them by position)."""
+    schema, readable = check_schema(loaded)
+    return merge_problems(schema, rule_problems(readable))
+
+
+def merge_problems(schema: list[Problem], rules: list[Problem]) -> list[Problem]:
+    """Schema problems, then the rule problems on a path the schema did not already report.
+
+    A missing required field is reported at its parent, but is about the absent child: it does not
+    claim the parent's path, so a rule about the parent (an Airflow training without an image, say)
+    is still reported beside it.
+    """
+    claimed = {(p.file, p.path) for p in schema if p.rule != "required"}
+    return [*schema, *(p for p in rules if (p.file, p.path) not in claimed)]

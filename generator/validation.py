@@ -5,11 +5,13 @@ Every problem is collected and reported at once, each with its position, spec pa
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 import json
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
@@ -71,11 +73,75 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(spec_schema())
 
 
+class _Unreadable:
+    """Stands in for a value the schema rejected, so that no rule reads it: it is no str, number,
+    list or mapping, and every type guard in the rules skips it."""
+
+    def __repr__(self) -> str:
+        return "UNREADABLE"
+
+
+UNREADABLE: Final = _Unreadable()
+
+
 def validate(spec: LoadedSpec) -> None:
-    """Raise SpecError with every schema problem; then with every semantic problem."""
-    problems = [p for error in _validator().iter_errors(spec.data) for p in _explain(spec, error)]
+    """Raise SpecError with every schema problem."""
+    problems, _readable = check_schema(spec)
     if problems:
-        raise SpecError(problems=_unique(problems))
+        raise SpecError(problems=problems)
+
+
+def check_schema(spec: LoadedSpec) -> tuple[list[Problem], LoadedSpec]:
+    """Every schema problem, and the spec with each value the schema rejected replaced by UNREADABLE,
+    so that the rules can still check everything else in the same run."""
+    errors = list(_validator().iter_errors(spec.data))
+    if not errors:
+        return [], spec
+    problems = _unique([p for error in errors for p in _explain(spec, error)])
+    data = copy.deepcopy(spec.data)
+    for error in errors:
+        _blank(data, error)
+    return problems, dataclasses.replace(spec, data=data)
+
+
+def _blank(data: Any, error: ValidationError) -> None:
+    path: PathKey = tuple(error.absolute_path)
+    kind = str(error.validator)
+    if error.context:
+        for inner in error.context:
+            _blank(data, inner)
+        return
+    if kind == "required":  # nothing there to blank; the rules read a missing field as absent
+        return
+    parent = _at(data, path)
+    if kind == "additionalProperties" and isinstance(parent, dict):
+        allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        for extra in set(parent) - set(allowed):
+            parent[extra] = UNREADABLE
+        return
+    if isinstance(parent, dict) and isinstance(error.instance, str):  # propertyNames: a key is wrong
+        if error.instance in parent:
+            parent[error.instance] = UNREADABLE
+        return
+    if not path:
+        return  # the root stays: the loader made sure it is a mapping
+    container = _at(data, path[:-1])
+    if _holds(container, path[-1]):
+        container[path[-1]] = UNREADABLE
+
+
+def _at(data: Any, path: PathKey) -> Any:
+    for part in path:
+        if not _holds(data, part):
+            return UNREADABLE
+        data = data[part]
+    return data
+
+
+def _holds(container: Any, part: str | int) -> bool:
+    if isinstance(container, dict):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

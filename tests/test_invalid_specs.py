@@ -4,15 +4,23 @@ exit 1, and leave nothing behind when rendered."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator.cli import main
+from generator.errors import Problem, SpecError
+from generator.intake import merge_problems, spec_problems
+from generator.loader import PathKey, load_spec
+from generator.rules import rule_problems
+from generator.validation import UNREADABLE
 
 REPO = Path(__file__).resolve().parent.parent
 INVALID = sorted((REPO / "tests" / "specs" / "invalid").glob("*.yaml"))
 VALID = sorted((REPO / "tests" / "specs" / "valid").glob("*.yaml"))
+EXAMPLES = sorted(REPO.glob("examples/*/mlops.yaml"))
 
 
 @pytest.mark.parametrize("spec", INVALID, ids=lambda p: p.stem)
@@ -77,3 +85,87 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path, capsys: pytest.CaptureFix
 def test_missing_or_directory_spec(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 1
     assert capsys.readouterr().err.startswith(message)
+
+
+# ------------------------------------------------------------- schema and rule problems in one run
+
+def test_schema_and_rule_problems_are_reported_in_one_run(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = "tests/specs/invalid/schema-and-rules.yaml"
+    assert main(["validate", str(REPO / spec), "--format", "json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["line"], p["column"], p["path"], p["rule"], p["message"]) for p in problems] == [
+        (6, 9, "metadata.name", "pattern", '"Tiny_Model" is not a DNS-1123 label: lowercase letters, digits and '
+         "'-', starting with a letter and ending with a letter or digit"),
+        (17, 46, "serving.autoscaling.maxReplicas", "type", 'expected an integer, got string "many"'),
+        (27, 17, "training.orchestrator", "enum", '"argo" is not an allowed value'),
+        (29, 15, "training.triggers.schedule", "cron",
+         "cron '0 25 * * 1': the hour field has '25'; it takes 0-23"),
+    ]
+
+
+def test_a_rule_problem_on_a_path_the_schema_reported_is_dropped() -> None:
+    schema = [Problem("s.yaml", 3, 5, "training.orchestrator", '"argo" is not an allowed value', rule="enum"),
+              Problem("s.yaml", 2, 3, "training", "missing required field 'dataChecks'", rule="required")]
+    rules = [Problem("s.yaml", 3, 5, "training.orchestrator", "argo is not one of ci.targets",
+                     rule="orchestrator-target"),
+             Problem("s.yaml", 2, 3, "training", "the Airflow DAG ... needs an image", rule="airflow-image")]
+    assert [p.rule for p in SpecError(problems=merge_problems(schema, rules)).problems] == [
+        "required", "airflow-image", "enum"]
+
+
+WRONG_VALUES: list[Any] = [UNREADABLE, None, True, 0, -1, 2.5, "x", "H H * * *", [], [None], {}, {"x": 1}]
+DELETE = object()
+
+
+def _paths(data: Any, path: PathKey = ()) -> Iterator[PathKey]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*path, key)
+            yield from _paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield (*path, i)
+            yield from _paths(value, (*path, i))
+
+
+def _readable_specs() -> list[Path]:
+    specs = [*EXAMPLES, *VALID]
+    for spec in INVALID:
+        try:
+            load_spec(spec)
+        except SpecError:
+            continue
+        specs.append(spec)
+    return specs
+
+
+@pytest.mark.parametrize("spec", _readable_specs(), ids=lambda p: p.parent.name if p.name == "mlops.yaml" else p.stem)
+def test_rules_never_crash_on_malformed_values(spec: Path) -> None:
+    """Every value replaced by every wrong kind of value (or deleted): the rules, even on the raw data the
+    schema did not blank, skip what they cannot read; the whole intake still reports located problems."""
+    loaded = load_spec(spec)
+    for n, path in enumerate(list(_paths(loaded.data))):
+        parent: Any = loaded.data
+        for part in path[:-1]:
+            parent = parent[part]
+        entries = list(parent.items()) if isinstance(parent, dict) else None
+        original = parent[path[-1]]
+        for wrong in [*WRONG_VALUES, DELETE]:
+            if wrong is DELETE and entries is None:
+                continue
+            if wrong is DELETE:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = wrong
+            try:
+                rule_problems(loaded)
+                if wrong is WRONG_VALUES[1 + n % (len(WRONG_VALUES) - 1)]:  # the whole intake, one kind per path
+                    assert all(p.line >= 1 for p in spec_problems(loaded))
+            except Exception as exc:
+                raise AssertionError(f"{spec.name}: {path} = {wrong!r}: {exc!r}") from exc
+            finally:
+                if entries is not None:  # back in place, in the same order
+                    parent.clear()
+                    parent.update(entries)
+                else:
+                    parent[path[-1]] = original
