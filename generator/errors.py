@@ -83,4 +83,17 @@ class SpecError(UserError):
 
 
 class VerificationError(UserError):
-    """A rendered artifact failed verification: nothing was written."""
+    """A rendered artifact failed verification: nothing was written.
+
+    Not the user's mistake: a spec that validates must render, so an invalid artifact is a bug in
+    mlopsgen or its blueprints (exit 3). It is still printed by the one handler, as its message
+    (which names each artifact and check) without a traceback, and says it is a bug to report."""
+
+    exit_code = EXIT_BUG
+    REPORT_HINT = "this is a bug in mlopsgen or its blueprints; please report it with the spec"
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, hint or self.REPORT_HINT)
+
+    def format(self) -> str:
+        return f"internal error (a bug, exit {EXIT_BUG}): {super().format()}"

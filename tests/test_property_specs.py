@@ -1,4 +1,5 @@
-"""Property test: every spec the schema accepts either renders or is rejected with a located message.
+"""Property test: every spec the schema accepts either renders or is rejected with a located message,
+and `mlopsgen validate` and `mlopsgen render` agree on which.
 
 Specs are generated at test time from schemas/mlops.schema.json itself (never from a copy), so new
 fields and enum values are covered as soon as they land in the schema. hypothesis-jsonschema
@@ -9,17 +10,22 @@ cannot generate from replaced by an `enum` of the field's own `examples` (plus a
 values that match it). Each generated spec is then checked against the REAL schema with
 Draft202012Validator and discarded with `assume()` if the pre-processing let it through wrongly.
 
-Each accepted spec is rendered in-process through `generator.cli.main(["render", ...])`:
+Each accepted spec goes in-process through `generator.cli.main(["validate", ...])`, then
+`main(["render", ...])`. Semantic rules run inside validate, so validate's verdict is binding:
 
-* exit 0: every rendered YAML file parses, and Jenkinsfile / .gitlab-ci.yml / Dockerfile exist
-  exactly when the spec asks for them (verification against the vendored schemas already ran
-  inside the build; a VerificationError there is a bug and fails this test);
-* exit 1: a semantic rule rejected the spec; stderr holds "mlops.yaml:LINE:COL:" and no traceback;
-* anything else (exit 3 with a traceback, a VerificationError, ...) fails the test.
+* validate exits 0: render must exit 0 too. Every rendered YAML file parses, and Jenkinsfile /
+  .gitlab-ci.yml / Dockerfile exist exactly when the spec asks for them (verification against the
+  vendored schemas already ran inside the build; a VerificationError there is a bug, exit 3);
+* validate exits 1: a semantic rule rejected the spec; stderr holds "mlops.yaml:LINE:COL:" and no
+  traceback, and render rejects it the same way (exit 1, a SpecError, nothing written);
+* anything else fails the test: render failing a spec validate accepted (whatever its exit code),
+  an exit 3 (a traceback, a VerificationError), a rejection without a location, ...
 
 Determinism: `derandomize=True` seeds Hypothesis from the test function itself, so every CI run
 generates the same 200 specs for a given schema and Hypothesis version (hence the pinned
-`hypothesis>=6.100,<6.110` in the `test` extra); `database=None` keeps no state between runs. To
+`hypothesis>=6.100,<6.110` in the `test` extra); `database=None` keeps no state between runs. No
+decision depends on time or machine speed: whether a `pattern` is generated from or replaced by an
+`enum` is decided by a fixed number of derandomized draws, not by how long they take. To
 explore other specs locally, run with `--hypothesis-seed=N` after removing `derandomize`, or
 raise PROPERTY_EXAMPLES.
 """
@@ -110,8 +116,13 @@ def load_real_schema() -> dict[str, Any]:
     return schema
 
 
-_probe_settings = settings(max_examples=4, database=None, deadline=None, derandomize=True,
-                           suppress_health_check=list(HealthCheck))
+# The probe is a bounded, deterministic search: a fixed number of derandomized draws, no shrinking
+# (whose time limit is wall-clock), no deadline and no health checks (both time-based). Its verdict,
+# and so the generation schema and every spec drawn from it, depend only on the pattern and the
+# Hypothesis version, never on how busy the machine is (test_verdicts_do_not_depend_on_machine_speed).
+PROBE_DRAWS = 4
+_probe_settings = settings(max_examples=PROBE_DRAWS, database=None, deadline=None, derandomize=True,
+                           phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
 
 
 # Regex constructs Hypothesis may not support or may be slow on; patterns with none of them only
@@ -120,7 +131,7 @@ _EXOTIC_REGEX = re.compile(r"\(\?|\\[upPNxk0-9]|\{\d{3,}")
 
 
 def _pattern_is_generatable(pattern: str) -> bool:
-    """Can hypothesis-jsonschema draw strings matching `pattern`, quickly and correctly?"""
+    """Can hypothesis-jsonschema draw strings matching `pattern`: 3 matching values within PROBE_DRAWS draws?"""
     try:
         compiled = re.compile(pattern)
         strategy = from_schema({"type": "string", "pattern": pattern})
@@ -135,9 +146,8 @@ def _pattern_is_generatable(pattern: str) -> bool:
             seen.append(value)
             return len(seen) >= 3
 
-        started = time.perf_counter()
         find(strategy, check, settings=_probe_settings)
-        return time.perf_counter() - started < 2.0
+        return True
     except (re.error, HypothesisException, AssertionError, NotImplementedError, ValueError, TypeError):
         return False
 
@@ -296,6 +306,13 @@ def _workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
+def _validate(spec_file: Path) -> tuple[int, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["validate", str(spec_file)])
+    return code, stderr.getvalue()
+
+
 def _render(spec_file: Path, out: Path) -> tuple[int, str, str, BaseException | None]:
     recorder = _BuildRecorder()
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -340,27 +357,46 @@ def test_valid_specs_render_or_are_rejected_with_a_located_message(spec: dict[st
         spec_file, out = tmp / "mlops.yaml", tmp / "out"
         spec_file.write_text(text, encoding="utf-8")
         started = time.perf_counter()
+        validated, validate_err = _validate(spec_file)
         code, _out, err, exc = _render(spec_file, out)
-        TIMINGS["render"] = TIMINGS.get("render", 0.0) + time.perf_counter() - started
-        detail = f"exit {code}; stderr:\n{err}\nspec:\n{text}"
+        TIMINGS["validate + render"] = TIMINGS.get("validate + render", 0.0) + time.perf_counter() - started
+        detail = f"validate exit {validated}, render exit {code}; render stderr:\n{err}\nspec:\n{text}"
         known = [sig for sig in KNOWN_CRASHES if sig in err] if code not in (EXIT_OK, EXIT_USER_ERROR) else []
         if known:
             OUTCOMES["known crash"] += 1
             KNOWN_CRASH_HITS[KNOWN_CRASHES[known[0]]] += 1
             return
+        assert "Traceback" not in validate_err, f"validate printed a traceback:\n{validate_err}\n{detail}"
         assert "Traceback" not in err, f"traceback printed: {detail}"
+        assert validated in (EXIT_OK, EXIT_USER_ERROR), f"validate must exit 0 or 1: {validate_err}\n{detail}"
         assert not isinstance(exc, VerificationError), f"rendered artifacts failed verification (a bug): {detail}"
-        assert code in (EXIT_OK, EXIT_USER_ERROR), f"render must exit 0 or 1, never a crash: {detail}"
-        if code == EXIT_OK:
+        if validated == EXIT_OK:
+            assert code == EXIT_OK, f"validate accepted the spec, so render must succeed: {detail}"
             _check_rendered(spec, out)
             OUTCOMES["rendered"] += 1
             return
+        assert code == EXIT_USER_ERROR, f"validate rejected the spec, so render must reject it too: {detail}"
         assert isinstance(exc, SpecError), f"exit 1 without a spec error ({type(exc).__name__}): {detail}"
+        assert LOCATED.search(validate_err), f"validate rejected without a located message: {validate_err}"
         assert LOCATED.search(err), f"rejection without a located mlops.yaml:LINE:COL: message: {detail}"
         assert not out.exists() or not any(out.iterdir()), "a rejected spec still wrote files"
         OUTCOMES["rejected"] += 1
         for rule in sorted({p.rule or "(no rule)" for p in exc.problems}):
             REJECTED_BY_RULE[rule] += 1
+
+
+def test_verdicts_do_not_depend_on_machine_speed() -> None:
+    """The generation schema (which patterns become enums, hence which specs are drawn) comes out the
+    same on a machine so slow that every clock reading is 10 s after the previous one."""
+    now = 0.0
+
+    def slow_clock() -> float:
+        nonlocal now
+        now += 10.0
+        return now
+
+    with mock.patch("time.perf_counter", slow_clock), mock.patch("time.monotonic", slow_clock):
+        assert generation_schema(REAL_SCHEMA) == (GENERATION_SCHEMA, ENUM_FIELDS)
 
 
 def test_property_outcome_summary() -> None:
@@ -393,13 +429,16 @@ def _crash_specs() -> list[Any]:
 
 @pytest.mark.parametrize("spec_file", _crash_specs())
 def test_crash_specs(spec_file: Path) -> None:
-    """Each catalogued crash spec renders or is rejected with a located message, never a traceback.
+    """Each catalogued crash spec renders or is rejected with a located message, never a traceback,
+    and renders exactly when `mlopsgen validate` accepts it.
 
     Open crashes (with a "# signature:" line) are xfail; once fixed, delete the signature line and
     the spec stays here as a regression test."""
     with _workdir() as tmp:
         code, _out, err, exc = _render(spec_file, tmp / "out")
+    validated, _validate_err = _validate(spec_file)
     assert code in (EXIT_OK, EXIT_USER_ERROR) and "Traceback" not in err, err
+    assert (validated == EXIT_OK) == (code == EXIT_OK), f"validate exit {validated}, render exit {code}: {err}"
     assert not isinstance(exc, VerificationError), err
     if code == EXIT_USER_ERROR:
         assert re.search(re.escape(spec_file.name) + r":\d+:\d+: ", err), err

@@ -26,6 +26,9 @@ class DeployStage:
     previous: DeployStage | None  # the environment a version must pass first
     flow: str  # rolling | canary | shadow | preview | controller
     jobs: tuple[DeployJob, ...]
+    # the registry's champion alias moves to the deployed version right after this stage: true for
+    # the last production environment only (once per pipeline), and only when the spec retrains
+    moves_champion: bool = False
 
     @property
     def first_job(self) -> str:
@@ -70,12 +73,14 @@ def _jobs(spec: Spec, env: Environment, flow: str) -> list[DeployJob]:
 def deploy_stages(spec: Spec) -> list[DeployStage]:
     out: list[DeployStage] = []
     previous: DeployStage | None = None
-    for env in spec.deploy.environments:
+    production = [i for i, env in enumerate(spec.deploy.environments) if env.production]
+    champion_at = production[-1] if production and spec.training is not None else None
+    for i, env in enumerate(spec.deploy.environments):
         flow = _flow(spec, env)
         jobs = _jobs(spec, env, flow)
         if env.manual:
             jobs[0] = replace(jobs[0], manual=True)
-        stage = DeployStage(env, previous, flow, tuple(jobs))
+        stage = DeployStage(env, previous, flow, tuple(jobs), moves_champion=i == champion_at)
         out.append(stage)
         previous = stage
     return out
