@@ -16,7 +16,7 @@ from typing import Any
 
 from generator import __version__
 from generator.backends import BackendError
-from generator.errors import UserError
+from generator.errors import UserError, VerificationError
 from generator.sync import Destination, SyncOptions, sync
 from generator.writer import write_atomically
 
@@ -150,6 +150,9 @@ class FleetRun:
             spec_path.write_bytes(content)
             try:
                 rendered = build(spec_path, Path(tmp))
+            except VerificationError as exc:  # a valid spec mlopsgen failed to render: its bug, not the spec's
+                detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
+                return ProjectResult(target.project, "failed", f"mlopsgen bug: {detail}")
             except UserError as exc:
                 detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
                 return ProjectResult(target.project, "failed", f"invalid spec: {detail}")

@@ -111,6 +111,11 @@ def _environments(spec: LoadedSpec) -> Iterator[Problem]:
 
 
 def _steps(spec: LoadedSpec, base: PathKey, steps: list[Any]) -> Iterator[Problem]:
+    if len(steps) == 1 and isinstance(steps[0], dict) and steps[0].get("weight") == 100:
+        yield problem_at(spec, (*base, "strategy", "steps"), "a canary whose only step sends 100% of traffic "
+                         "has nothing to observe before the full rollout",
+                         "add a partial step first, such as - {weight: 10, pause: 10m}, or use type: rolling",
+                         "canary-partial-step")
     for j, step in enumerate(steps):
         if not isinstance(step, dict):
             continue

@@ -38,8 +38,8 @@ def verify(files: list[RenderedFile]) -> None:
     if failures:
         raise VerificationError("rendered artifacts failed verification; nothing was written:\n  "
                                 + "\n  ".join(failures),
-                                "this is a bug in mlopsgen or its blueprints unless the spec holds unusual values;"
-                                " please report it with the spec")
+                                "this is a bug in mlopsgen or its blueprints (a spec that validates must render): "
+                                "please report it with the spec")
 
 
 def _check(file: RenderedFile, paths: set[str]) -> Iterator[str]:
