@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+import generator.loader as loader_module
 from generator.cli import main
 from generator.errors import Problem, SpecError
 from generator.intake import merge_problems, spec_problems
-from generator.loader import PathKey, load_spec
+from generator.loader import PathKey, load_spec, parse_spec
 from generator.rules import rule_problems
 from generator.validation import UNREADABLE
 
@@ -169,3 +171,33 @@ def test_rules_never_crash_on_malformed_values(spec: Path) -> None:
                     parent.update(entries)
                 else:
                     parent[path[-1]] = original
+
+
+# ------------------------------------------------------------------------------ YAML syntax errors
+
+@pytest.mark.parametrize("spec", [p for p in INVALID if p.stem.startswith("yaml-")], ids=lambda p: p.stem)
+def test_syntax_errors_read_the_same_without_libyaml(spec: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML's pure-Python loader words its errors differently from libyaml's: the messages must not."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(loader_module, "_Loader", yaml.SafeLoader)
+    assert main(["validate", spec.relative_to(REPO).as_posix()]) == 1
+    assert capsys.readouterr().err == spec.with_suffix(".expected").read_text(encoding="utf-8")
+
+
+MUTATIONS = ["[", "{", '"', "'", "\t", ": ", "\n ", "\n", "- ", "\\", "#", "---\n", "*a", "&", "]", "}"]
+
+
+@pytest.mark.parametrize("spec", EXAMPLES, ids=lambda p: p.parent.name)
+def test_any_typo_is_a_located_problem_never_a_crash(spec: Path) -> None:
+    """One character inserted or deleted anywhere in a real spec: it loads, or fails with located problems."""
+    text = spec.read_text(encoding="utf-8")
+    lines = text.count("\n") + 2
+    for n, at in enumerate(range(0, len(text), len(text) // 100 + 1)):  # ~100 places, every mutation at some
+        mutation = MUTATIONS[n % len(MUTATIONS)]
+        for mutated in (text[:at] + mutation + text[at:], text[:at] + text[at + 1:]):
+            try:
+                parse_spec(mutated.encode(), "mlops.yaml", Path("mlops.yaml"))
+            except SpecError as exc:
+                for p in exc.problems:
+                    assert 1 <= p.line <= lines and p.column >= 1 and p.message, (at, mutation, p)
