@@ -1,6 +1,8 @@
-"""Validate a loaded spec against schemas/mlops.schema.json, then the rules a schema cannot say.
+"""Validate a loaded spec against schemas/mlops.schema.json, with every problem located.
 
-Every problem is collected and reported at once, each with its position, spec path and a hint.
+check_schema also hands the rules (generator/rules.py) a copy of the spec with each rejected value
+blanked, so that schema and rule problems are reported together, at once, each with its position,
+spec path and a hint.
 """
 
 from __future__ import annotations

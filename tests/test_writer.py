@@ -12,6 +12,7 @@ from conftest import FRAUD_GITOPS, Project, remove_fraud_production, snapshot
 
 import generator.engine
 from generator.artifacts import RenderedFile, read_marker
+from generator.errors import EXIT_BUG
 from generator.writer import MANIFEST, write_atomically
 
 RELEASE_STAGING = f"{FRAUD_GITOPS}/overlays/staging/release.yaml"
@@ -248,7 +249,7 @@ def _corrupt_gitlab_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_verification_failure_writes_nothing_in_empty_dir(fraud: Project, cli, monkeypatch) -> None:
     _corrupt_gitlab_ci(monkeypatch)
     result = cli("render", fraud.spec, "--out", fraud.out)
-    assert result.code == 1
+    assert result.code == EXIT_BUG  # a rendered artifact that fails verification is mlopsgen's bug
     assert ".gitlab-ci.yml (from spec field 'ci')" in result.err
     assert "no-such-job" in result.err and "nothing was written" in result.err
     assert "Traceback" not in result.text
@@ -261,7 +262,7 @@ def test_verification_failure_writes_nothing_over_old_render(rendered_fraud: Pro
     before = snapshot(rendered_fraud.out)
     _corrupt_gitlab_ci(monkeypatch)
     result = cli("render", rendered_fraud.spec, "--out", rendered_fraud.out, "--format", "json")
-    assert result.code == 1
+    assert result.code == EXIT_BUG  # a rendered artifact that fails verification is mlopsgen's bug
     error = json.loads(result.out)["error"]
     assert ".gitlab-ci.yml (from spec field 'ci')" in error
     assert snapshot(rendered_fraud.out) == before
@@ -280,7 +281,7 @@ def test_verification_failure_in_a_manifest_names_the_spec_field(fraud: Project,
 
     monkeypatch.setattr(generator.engine, "render", broken)
     result = cli("render", fraud.spec, "--out", fraud.out)
-    assert result.code == 1
+    assert result.code == EXIT_BUG  # a rendered artifact that fails verification is mlopsgen's bug
     assert f"{FRAUD_GITOPS}/base/inferenceservice.yaml (from spec field 'serving')" in result.err
     assert "maxReplicas" in result.err
     assert not fraud.out.exists()
