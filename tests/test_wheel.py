@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -40,10 +41,16 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None
     assert {"python-gitlab", "jenkinsapi", "cookiecutter", "requests", "jinja2", "pyyaml", "jsonschema"} \
         <= unconditional, requires
     env_dir = tmp_path / "venv"
-    # system site packages provide jinja2/pyyaml/jsonschema without a network; the package itself
-    # comes only from the wheel (--no-deps --force-reinstall into the venv)
-    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
+    # the dependencies come from the environment running this test (what pyproject.toml declares,
+    # installed by the README's test command), never from the base interpreter, and without a
+    # network: a .pth line adds its site-packages after the venv's own (its .pth files, such as an
+    # editable install's, are not processed); the package itself comes only from the wheel
+    venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    running = dict.fromkeys((sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]))
+    (Path(site) / "mlopsgen-test-dependencies.pth").write_text("\n".join(running) + "\n", encoding="utf-8")
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
                    check=True, capture_output=True, timeout=600)
     work = tmp_path / "elsewhere"
