@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 from generator.backends import BranchHead, BranchSnapshot, ConflictError, MergeRequest, Repository
 from generator.errors import UserError
-from generator.writer import Action, Change
+from generator.writer import WRITES, Change
 
-WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)
 ATTEMPTS = 3  # re-read and re-plan when the branch moved under us
 BASE, FINGERPRINT, CHANGES = "Mlopsgen-Base", "Mlopsgen-Fingerprint", "Mlopsgen-Changes"
 

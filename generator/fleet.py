@@ -150,12 +150,10 @@ class FleetRun:
             spec_path.write_bytes(content)
             try:
                 rendered = build(spec_path, Path(tmp))
-            except VerificationError as exc:  # a valid spec mlopsgen failed to render: its bug, not the spec's
+            except UserError as exc:  # a VerificationError: a valid spec mlopsgen failed to render, its bug
                 detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
-                return ProjectResult(target.project, "failed", f"mlopsgen bug: {detail}")
-            except UserError as exc:
-                detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
-                return ProjectResult(target.project, "failed", f"invalid spec: {detail}")
+                kind = "mlopsgen bug" if isinstance(exc, VerificationError) else "invalid spec"
+                return ProjectResult(target.project, "failed", f"{kind}: {detail}")
         base = repo.snapshot_at(commit, known={self.spec_file: content})
         outcome = sync(Destination(repo, branch, rendered.files), self.options, base=base)
         mr = outcome.merge_request

@@ -17,7 +17,7 @@ from generator.backends import BranchSnapshot, Repository
 from generator.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
 from generator.errors import UserError
 from generator.mermaid import pipeline_diagram
-from generator.writer import MANIFEST, Action, Change, blob_id, plan_changes, refuse_conflicts
+from generator.writer import MANIFEST, WRITES, Action, Change, blob_id, plan_changes, refuse_conflicts
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def generated_files(dest: Destination, options: SyncOptions) -> ChangeSet:
     def plan(snapshot: BranchSnapshot) -> list[Change]:
         changes = plan_changes(snapshot, dest.files, options.source, dest.manifest_path)
         refuse_conflicts(changes, snapshot, force=options.force, where=f"{repo.name}: ")
-        writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
+        writes = [c for c in changes if c.action in WRITES]
         spec = _spec_change(repo.name, dest.branch, dest.spec, snapshot)
         return writes if spec is None else [spec, *writes]
 

@@ -31,6 +31,9 @@ class Action(Enum):
     CONFLICT = "conflict"  # a file mlopsgen did not generate is in the way: never overwritten
 
 
+WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)  # the actions that change a tree
+
+
 @dataclass(frozen=True)
 class Change:
     path: str

@@ -18,7 +18,7 @@ from typing import Any
 from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
 from generator.packages import import_for
 from generator.schedules import Schedule, ScheduleForbidden, WantedSchedule
-from generator.writer import Action, Change
+from generator.writer import WRITES, Action, Change
 
 TREE_PAGE = 100
 _RE2_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # RE2 reads a backslash before ASCII punctuation as literal
@@ -171,7 +171,7 @@ class GitLabRepository:
                replace_branch: bool = False) -> str:
         actions = []
         for change in changes:
-            if change.action not in (Action.CREATE, Action.UPDATE, Action.DELETE):
+            if change.action not in WRITES:
                 continue
             action: dict[str, Any] = {"action": change.action.value, "file_path": change.path}
             if change.action is not Action.DELETE:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
-from generator.writer import Action, Change, blob_id, write_atomically
+from generator.writer import WRITES, Action, Change, blob_id, write_atomically
 
 ZERO = "0" * 40
 IDENTITY = {"GIT_AUTHOR_NAME": "mlopsgen", "GIT_AUTHOR_EMAIL": "mlopsgen@users.noreply.invalid",
@@ -89,7 +89,7 @@ class LocalRepository:
         old = self._head(branch)
         if not replace_branch and old != base.commit:
             raise ConflictError(f"branch {branch} moved since mlopsgen read it")
-        writes = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
+        writes = [c for c in changes if c.action in WRITES]
         blobs = {c.path: git(self.path, "hash-object", "-w", "--stdin", data=c.data).strip()
                  for c in writes if c.action is not Action.DELETE}
         checked_out = self._checked_out(branch)

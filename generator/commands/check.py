@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from generator.artifacts import read_marker
 from generator.commands import emit_json
@@ -30,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     result = build(args.spec, directory)
     findings: list[tuple[Finding, Change]] = []
     rendered = {f.path: f for f in result.files}
-    for change in plan_changes(directory, result.files, result.spec.source):
-        finding = _finding(change, directory, rendered[change.path].content if change.path in rendered else "")
+    there = DirectorySnapshot(directory)
+    for change in plan_changes(there, result.files, result.spec.source):
+        finding = _finding(change, there, rendered[change.path].content if change.path in rendered else "")
         if finding is not None:
             findings.append((finding, change))
-    there = DirectorySnapshot(directory)
     diffs = {f.path: change_diff(c, there) for f, c in findings if c.action is not Action.CONFLICT} \
         if args.diff else {}
     command = f"mlopsgen render {args.spec}" + (f" --out {args.dir}" if args.dir is not None else "")
@@ -55,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OUT_OF_DATE if findings else EXIT_OK
 
 
-def _finding(change: Change, directory: Path, wanted: str) -> Finding | None:
+def _finding(change: Change, there: DirectorySnapshot, wanted: str) -> Finding | None:
     if change.path == MANIFEST:
         if change.action is Action.UNCHANGED:
             return None
@@ -71,7 +70,7 @@ def _finding(change: Change, directory: Path, wanted: str) -> Finding | None:
     if change.action is Action.UPDATE:
         if change.edited:
             return Finding(change.path, "hand-edited", "changed by hand after it was generated")
-        return _stale(change.path, DirectorySnapshot(directory).read(change.path) or b"", wanted)
+        return _stale(change.path, there.read(change.path) or b"", wanted)
     return None
 
 

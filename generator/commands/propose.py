@@ -15,11 +15,11 @@ from typing import Any
 from generator.backends import BackendError, BranchSnapshot, Repository
 from generator.commands import emit_json
 from generator.ct.bump import bump_model
-from generator.delivery import WRITES, ChangeSet, Delivery, Proposal, Route, deliver
+from generator.delivery import ChangeSet, Delivery, Proposal, Route, deliver
 from generator.engine import build
 from generator.errors import EXIT_OK, UserError
 from generator.remote import GitLabAccess, open_gitlab, open_local
-from generator.writer import Action, Change, plan_changes, refuse_conflicts
+from generator.writer import WRITES, Action, Change, plan_changes, refuse_conflicts
 
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
 

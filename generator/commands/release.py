@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.backends import BackendError, BranchSnapshot
 from generator.commands import emit_json
@@ -29,12 +30,20 @@ class SnapshotStore:
         return []  # listing would cost requests; the message names the path instead
 
 
-def _gitops_path(args: argparse.Namespace) -> str:
+def _spec_gitops(args: argparse.Namespace) -> dict[str, Any] | None:
+    """deploy.gitops of --spec, read once; None when there is no spec there."""
+    if not args.spec.is_file():
+        return None
+    gitops: dict[str, Any] = load_valid_spec(args.spec).data["deploy"]["gitops"]
+    return gitops
+
+
+def _gitops_path(args: argparse.Namespace, gitops: dict[str, Any] | None) -> str:
     if args.path:
         return str(args.path).strip("/")
-    if not args.spec.is_file():
+    if gitops is None:
         raise UsageError(f"--path not given and no spec at {args.spec}", "pass --path DIR or --spec SPEC")
-    return str(load_valid_spec(args.spec).data["deploy"]["gitops"].get("path", "deploy"))
+    return str(gitops.get("path", "deploy"))
 
 
 def _gitops_dir(args: argparse.Namespace) -> Path:
@@ -42,7 +51,7 @@ def _gitops_dir(args: argparse.Namespace) -> Path:
         return Path(args.dir)
     if not args.spec.is_file():
         raise UsageError(f"--dir not given and no spec at {args.spec}", "pass --dir DIR or --spec SPEC")
-    return Path(args.spec.parent) / _gitops_path(args)
+    return Path(args.spec.parent) / _gitops_path(args, _spec_gitops(args))
 
 
 def _apply(args: argparse.Namespace) -> Outcome:
@@ -61,7 +70,11 @@ def _apply(args: argparse.Namespace) -> Outcome:
         raise UserError("--gitlab-url needs --project (the GitOps repository)")
     access = GitLabAccess.from_environment(args.gitlab_url)
     repo = open_gitlab(access, args.project)
-    prefix = _gitops_path(args)
+    # the spec is read only when it must say the path or the branch, and then once
+    gitops = _spec_gitops(args) if not (args.path and args.branch) else None
+    prefix = _gitops_path(args, gitops)
+    # --branch, else the branch Argo CD tracks (deploy.gitops.branch), else the repository's default
+    branch = args.branch or (str(gitops.get("branch", "main")) if gitops is not None else repo.default_branch)
     outcomes: list[Outcome] = []
 
     def plan(snapshot: BranchSnapshot) -> list[Change]:
@@ -71,19 +84,10 @@ def _apply(args: argparse.Namespace) -> Outcome:
 
     change_set = ChangeSet(plan, lambda _writes: outcomes[0].message + "\n")
     try:
-        deliver(Route(repo, _gitops_branch(args) or repo.default_branch), change_set)
+        deliver(Route(repo, branch), change_set)
     except BackendError as exc:
         raise UserError(access.scrub(str(exc)), "nothing was committed; run it again") from None
     return outcomes[0]
-
-
-def _gitops_branch(args: argparse.Namespace) -> str | None:
-    """--branch, else the branch Argo CD tracks (deploy.gitops.branch of --spec), else None."""
-    if args.branch:
-        return str(args.branch)
-    if not args.spec.is_file():
-        return None
-    return str(load_valid_spec(args.spec).data["deploy"]["gitops"].get("branch", "main"))
 
 
 def _report(args: argparse.Namespace, outcome: Outcome) -> int:

@@ -11,9 +11,15 @@ from generator.commands import emit_json
 from generator.cost import environment_cost
 from generator.engine import build, spec_outside
 from generator.errors import EXIT_OK
-from generator.writer import Action, DirectorySnapshot, apply_changes, change_diff, plan_changes, refuse_conflicts
-
-SHOWN = (Action.CREATE, Action.UPDATE, Action.DELETE)
+from generator.writer import (
+    WRITES,
+    Action,
+    DirectorySnapshot,
+    apply_changes,
+    change_diff,
+    plan_changes,
+    refuse_conflicts,
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     changes = plan_changes(out_dir, result.files, result.spec.source)
     refuse_conflicts(changes, out_dir, force=args.force)
     there = DirectorySnapshot(out_dir)
-    diffs = {c.path: change_diff(c, there) for c in changes if c.action in SHOWN} if args.diff else {}
+    diffs = {c.path: change_diff(c, there) for c in changes if c.action in WRITES} if args.diff else {}
     if not args.dry_run:
         apply_changes(out_dir, changes, force=args.force)
     counts = {action.value: sum(c.action is action for c in changes) for action in Action}
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     verb = "would " if args.dry_run else ""
     for change in changes:
-        if change.action in SHOWN:
+        if change.action in WRITES:
             edited = " (hand edits discarded: --force)" if change.edited else ""
             print(f"{verb}{change.action.value:<9} {change.path}{edited}")
             sys.stdout.write(diffs.get(change.path, ""))
