@@ -13,18 +13,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.errors import Problem, SpecError
+from generator.errors import Problem
 from generator.loader import LoadedSpec, PathKey
 from generator.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME, effective_strategy, runtime_key
 from generator.validation import problem_at
 
 KNOWN_STRATEGIES: frozenset[str] = frozenset().union(*STRATEGIES_BY_RUNTIME.values())
-
-
-def check_rules(spec: LoadedSpec) -> None:
-    problems = rule_problems(spec)
-    if problems:
-        raise SpecError(problems=problems)
 
 
 def rule_problems(spec: LoadedSpec) -> list[Problem]:

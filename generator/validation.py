@@ -18,7 +18,7 @@ from typing import Any, Final
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from generator.errors import Problem, SpecError
+from generator.errors import Problem
 from generator.loader import LoadedSpec, PathKey, dotted_path
 from generator.resources import schemas_dir
 
@@ -84,13 +84,6 @@ class _Unreadable:
 
 
 UNREADABLE: Final = _Unreadable()
-
-
-def validate(spec: LoadedSpec) -> None:
-    """Raise SpecError with every schema problem."""
-    problems, _readable = check_schema(spec)
-    if problems:
-        raise SpecError(problems=problems)
 
 
 def check_schema(spec: LoadedSpec) -> tuple[list[Problem], LoadedSpec]:
