@@ -17,7 +17,7 @@ from generator import __version__
 from generator.errors import UserError
 from generator.packages import MissingPackage
 from generator.resources import blueprints_dir
-from generator.strategies import STRATEGIES_BY_RUNTIME
+from generator.spec.strategies import STRATEGIES_BY_RUNTIME
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 IMAGE = re.compile(r"^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$")

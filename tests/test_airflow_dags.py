@@ -24,10 +24,10 @@ from conformance.validators import find_tool, in_ci
 
 from generator.artifacts import RenderedFile, Syntax
 from generator.cli import main
-from generator.engine import build
 from generator.errors import VerificationError
-from generator.rendering import python_literal
-from generator.verify import verify
+from generator.render.engine import build
+from generator.render.rendering import python_literal
+from generator.render.verify import verify
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW_PYTHON = REPO / ".tools" / "airflow" / "bin" / "python"

@@ -17,9 +17,9 @@ from conftest import EXAMPLES, CliResult
 from emulators.gitlab import GitLabEmulator
 
 from generator.ct.bump import bump_model
-from generator.engine import build
-from generator.intake import load_valid_spec
-from generator.normalise import normalise
+from generator.render.engine import build
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 pytest_plugins = ["emulators.fixtures"]
 

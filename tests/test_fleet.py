@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES, CliResult
 from emulators.gitlab import Fault, GitLabEmulator
 
-from generator.fleet import in_shard
+from generator.deliver.fleet import in_shard
 
 pytest_plugins = ["emulators.fixtures"]
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-import generator.loader as loader_module
+import generator.spec.loader as loader_module
 from generator.cli import main
 from generator.errors import Problem, SpecError
-from generator.intake import merge_problems, spec_problems
-from generator.loader import PathKey, load_spec, parse_spec
-from generator.rules import rule_problems
-from generator.validation import UNREADABLE
+from generator.spec.intake import merge_problems, spec_problems
+from generator.spec.loader import PathKey, load_spec, parse_spec
+from generator.spec.rules import rule_problems
+from generator.spec.validation import UNREADABLE
 
 REPO = Path(__file__).resolve().parent.parent
 INVALID = sorted((REPO / "tests" / "specs" / "invalid").glob("*.yaml"))

@@ -16,7 +16,7 @@ from emulators.jenkins import TEST_TOKEN as JENKINS_TOKEN
 from emulators.jenkins import TEST_USER as JENKINS_USER
 from emulators.jenkins import JenkinsEmulator
 
-import generator.engine
+import generator.render.engine
 from generator.artifacts import RenderedFile
 
 pytest_plugins = ["emulators.jenkins_fixtures"]  # the jenkins_emulator fixture
@@ -177,15 +177,15 @@ def test_lint_passes_the_rendered_jenkinsfile(churn: Project, cli: Callable[...,
 def test_lint_errors_stop_before_any_change(churn: Project, cli: Callable[..., CliResult],
                                            jenkins_emulator: JenkinsEmulator,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    real_build = generator.engine.build
+    real_build = generator.render.engine.build
 
-    def broken_build(spec_path: Path, out_dir: Path) -> generator.engine.Build:
+    def broken_build(spec_path: Path, out_dir: Path) -> generator.render.engine.Build:
         result = real_build(spec_path, out_dir)
         files = [RenderedFile(f.path, f.content + "\n}\n", f.syntax, f.origin) if f.path == "Jenkinsfile" else f
                  for f in result.files]
-        return generator.engine.Build(result.spec, files)
+        return generator.render.engine.Build(result.spec, files)
 
-    monkeypatch.setattr(generator.engine, "build", broken_build)
+    monkeypatch.setattr(generator.render.engine, "build", broken_build)
     result = apply(cli, churn, jenkins_emulator, "--lint")
     assert result.code == 1, result.text
     assert "Errors encountered validating Jenkinsfile:" in result.err

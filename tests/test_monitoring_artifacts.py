@@ -14,12 +14,12 @@ from conformance.validators import assert_tree_conforms
 from test_promql import ALL_SIGNAL_SLOS, load_spec_data, spec_data
 
 from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
-from generator.dashboard import dashboard_json, dashboard_uid
 from generator.errors import VerificationError
 from generator.model import Environment, Spec
-from generator.promql import slo_queries
-from generator.rendering import render
-from generator.verify import verify
+from generator.render.dashboard import dashboard_json, dashboard_uid
+from generator.render.promql import slo_queries
+from generator.render.rendering import render
+from generator.render.verify import verify
 
 OVERLAY = "apps/fraud-detector/overlays"
 # multi-line, quotes, a backslash, YAML and Jinja look-alikes: all of it must reach Prometheus unchanged
@@ -79,7 +79,7 @@ def test_mlopsgen_verify_accepts_the_dashboard_configmap(spec: Spec) -> None:
         verify(files)
     except VerificationError as exc:
         if "no schema for v1 ConfigMap" in str(exc):
-            pytest.skip("generator.verify has no v1 ConfigMap schema yet (core-kind schemas are being added)")
+            pytest.skip("generator.render.verify has no v1 ConfigMap schema yet (core-kind schemas are being added)")
         raise
 
 

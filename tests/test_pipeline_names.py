@@ -3,7 +3,7 @@
 Two production environments (two regions) used to validate and then fail to render with
 "duplicate key 'registry-champion'" in .gitlab-ci.yml (exit 1, "this is a bug"): the blueprint wrote
 the champion job once per production environment. Now the CI targets name every job and stage
-through one UniqueNames per file (generator/targets/names.py), the champion alias moves once, after
+through one UniqueNames per file (generator/render/targets/names.py), the champion alias moves once, after
 the last production environment, and an artifact failing verification is a bug: exit 3.
 """
 
@@ -20,14 +20,14 @@ import pytest
 import yaml
 from conformance.validators import assert_tree_conforms
 
-from generator import engine
+from generator.render import engine
 from generator.cli import main
 from generator.errors import EXIT_BUG, EXIT_OK, VerificationError
-from generator.intake import load_valid_spec
-from generator.normalise import normalise
-from generator.plan import plan
-from generator.targets import stages
-from generator.targets.names import NameClash, UniqueNames
+from generator.render.plan import plan
+from generator.render.targets import stages
+from generator.render.targets.names import NameClash, UniqueNames
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 CANARY = {"type": "canary", "steps": [{"weight": 25, "pause": "15m"}, {"weight": 100}]}
 # environment layouts: (environments, the last production environment or None, its last deploy job)

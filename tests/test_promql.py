@@ -1,4 +1,4 @@
-"""generator/promql.py: one PromQL query per SLO signal, the breach direction, the Argo Rollouts
+"""generator/render/promql.py: one PromQL query per SLO signal, the breach direction, the Argo Rollouts
 success condition, custom queries, and `mlopsgen analyze` comparing in the SLO's direction."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from conftest import EXAMPLES, CliResult, Project
 
 import generator.commands.analyze as analyze_module
 from generator.commands.analyze import within, worst_value
-from generator.intake import load_valid_spec
 from generator.model import Spec
-from generator.normalise import normalise
-from generator.promql import SIGNALS, SLOQuery, model_label, number, slo_queries
+from generator.render.promql import SIGNALS, SLOQuery, model_label, number, slo_queries
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 CUSTOM_QUERY = "avg(model_feature_drift_score{$selector}) or on() max(model_drift_alarm{$selector, kind=\"x\"})"
 

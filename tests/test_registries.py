@@ -13,7 +13,7 @@ from conformance.validators import assert_tree_conforms
 
 from generator.cli import main
 from generator.model import Registry
-from generator.targets.registries import gcp_sts_audience, gcp_token_audience, registry_host, registry_login
+from generator.render.targets.registries import gcp_sts_audience, gcp_token_audience, registry_host, registry_login
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -26,7 +26,7 @@ from emulators.mlflow import (
     mlflow_emulator_fixture,  # noqa: F401 - provides the mlflow_emulator fixture
 )
 
-from generator.ct.mlflow import FAILED, PENDING, READY, Credentials, MlflowRegistry, RegistryError
+from generator.integrations.mlflow import FAILED, PENDING, READY, Credentials, MlflowRegistry, RegistryError
 
 MODEL = "fraud-detector"
 SENTINEL = "mlflow-LEAK-CANARY-7c1f0a"

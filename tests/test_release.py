@@ -1,4 +1,4 @@
-"""generator/release.py through `mlopsgen promote` / `mlopsgen rollback` on a rendered GitOps dir."""
+"""generator/render/release.py through `mlopsgen promote` / `mlopsgen rollback` on a rendered GitOps dir."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import FRAUD_IMAGE, Project, snapshot
 
-from generator.release import HISTORY_FILE, RELEASE_FILE
+from generator.render.release import HISTORY_FILE, RELEASE_FILE
 from generator.runtimes.release_state import KSERVE_IMAGE as IMAGE_PATH
 from generator.runtimes.release_state import KSERVE_TRAFFIC as TRAFFIC_PATH
 

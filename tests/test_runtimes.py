@@ -12,9 +12,9 @@ import yaml
 from conformance.validators import assert_tree_conforms
 
 from generator.cli import main
-from generator.release import DirectoryStore, promote, rollback
+from generator.render.release import DirectoryStore, promote, rollback
 from generator.runtimes.release_state import ReleaseState, release_ops
-from generator.strategies import STRATEGIES_BY_RUNTIME
+from generator.spec.strategies import STRATEGIES_BY_RUNTIME
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((REPO / "examples/fraud-detector/mlops.yaml").read_text())
@@ -65,8 +65,8 @@ def test_unsupported_strategy_is_refused_with_a_hint(runtime: str, strategy: str
 
 
 def test_deployment_case_picks_shadow_where_the_runtime_can_mirror(tmp_path: Path) -> None:
-    from generator.intake import load_valid_spec
-    from generator.normalise import normalise
+    from generator.spec.intake import load_valid_spec
+    from generator.spec.normalise import normalise
 
     for runtime, expected in (("seldon", "shadow"), ("bentoml", "canary")):
         spec = variant(runtime, "canary")

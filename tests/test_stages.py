@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from generator.artifacts import RenderedFile, Syntax, body_digest_of, read_marker
-from generator.engine import build
 from generator.errors import SpecError, VerificationError
-from generator.intake import load_valid_spec
-from generator.loader import Position, load_spec, parse_spec
-from generator.normalise import normalise, spec_digest
-from generator.plan import plan
-from generator.rendering import groovy_string, shell_word, yaml_scalar
-from generator.verify import verify
+from generator.render.engine import build
+from generator.render.plan import plan
+from generator.render.rendering import groovy_string, shell_word, yaml_scalar
+from generator.render.verify import verify
+from generator.spec.intake import load_valid_spec
+from generator.spec.loader import Position, load_spec, parse_spec
+from generator.spec.normalise import normalise, spec_digest
 
 REPO = Path(__file__).resolve().parent.parent
 FRAUD = REPO / "examples/fraud-detector/mlops.yaml"

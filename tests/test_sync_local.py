@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, CliResult
 
-from generator.backends import ConflictError
-from generator.backends.local import LocalRepository
-from generator.writer import Action, Change
+from generator.deliver.backends import ConflictError
+from generator.deliver.backends.local import LocalRepository
+from generator.deliver.writer import Action, Change
 
 
 def git(repo: Path, *args: str) -> str:

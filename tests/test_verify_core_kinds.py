@@ -1,4 +1,4 @@
-"""Core Kubernetes kinds: generator.verify (schemas/vendor/kubernetes/<kind>_<apiVersion>.json,
+"""Core Kubernetes kinds: generator.render.verify (schemas/vendor/kubernetes/<kind>_<apiVersion>.json,
 extracted by .ci/extract-core-schemas) and the conformance validator (kubernetes-validate --strict,
 Kubernetes 1.30.0) give the same verdict on the same object."""
 
@@ -17,10 +17,10 @@ import pytest
 import yaml
 from conformance.validators import VENDOR_SCHEMAS, CheckFailed, K8sValidator
 
-import generator.verify as verify_module
+import generator.render.verify as verify_module
 from generator.artifacts import RenderedFile, Syntax
 from generator.errors import VerificationError
-from generator.verify import verify
+from generator.render.verify import verify
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRACT_SCRIPT = REPO / ".ci" / "extract-core-schemas"
@@ -166,7 +166,7 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 
 def verify_error(doc: dict[str, Any]) -> str | None:
-    """generator.verify's verdict: None or its error text."""
+    """generator.render.verify's verdict: None or its error text."""
     try:
         text = yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False)
         verify([RenderedFile("apps/fraud-detector/base/object.yaml", text, Syntax.YAML, "test")])

@@ -1,4 +1,4 @@
-"""generator/writer.py through `mlopsgen render`: create / update / unchanged / delete / keep /
+"""generator/deliver/writer.py through `mlopsgen render`: create / update / unchanged / delete / keep /
 conflict, atomic writes, and "verify everything before writing anything"."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import FRAUD_GITOPS, Project, remove_fraud_production, snapshot
 
-import generator.engine
+import generator.render.engine
 from generator.artifacts import RenderedFile, read_marker
+from generator.deliver.writer import MANIFEST, write_atomically
 from generator.errors import EXIT_BUG
-from generator.writer import MANIFEST, write_atomically
 
 RELEASE_STAGING = f"{FRAUD_GITOPS}/overlays/staging/release.yaml"
 RELEASE_PRODUCTION = f"{FRAUD_GITOPS}/overlays/production/release.yaml"
@@ -221,7 +221,7 @@ def test_write_atomically_cleans_up_after_a_failure(tmp_path: Path, monkeypatch:
     def fail(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("generator.writer.os.replace", fail)
+    monkeypatch.setattr("generator.deliver.writer.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_atomically(target, b"new\n")
     assert target.read_bytes() == b"old\n"
@@ -231,9 +231,9 @@ def test_write_atomically_cleans_up_after_a_failure(tmp_path: Path, monkeypatch:
 def _corrupt_gitlab_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make rendering produce a .gitlab-ci.yml whose job needs a job that does not exist.
 
-    engine.py binds `render` at import, so the name to patch is generator.engine.render.
+    engine.py binds `render` at import, so the name to patch is generator.render.engine.render.
     """
-    real = generator.engine.render
+    real = generator.render.engine.render
 
     def broken(spec, artifact) -> RenderedFile:  # type: ignore[no-untyped-def]
         rendered = real(spec, artifact)
@@ -243,7 +243,7 @@ def _corrupt_gitlab_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         return RenderedFile(rendered.path, content, rendered.syntax, rendered.origin, rendered.seed,
                             rendered.executable)
 
-    monkeypatch.setattr(generator.engine, "render", broken)
+    monkeypatch.setattr(generator.render.engine, "render", broken)
 
 
 def test_verification_failure_writes_nothing_in_empty_dir(fraud: Project, cli, monkeypatch) -> None:
@@ -269,7 +269,7 @@ def test_verification_failure_writes_nothing_over_old_render(rendered_fraud: Pro
 
 
 def test_verification_failure_in_a_manifest_names_the_spec_field(fraud: Project, cli, monkeypatch) -> None:
-    real = generator.engine.render
+    real = generator.render.engine.render
 
     def broken(spec, artifact) -> RenderedFile:  # type: ignore[no-untyped-def]
         rendered = real(spec, artifact)
@@ -279,7 +279,7 @@ def test_verification_failure_in_a_manifest_names_the_spec_field(fraud: Project,
             return RenderedFile(rendered.path, content, rendered.syntax, rendered.origin)
         return rendered
 
-    monkeypatch.setattr(generator.engine, "render", broken)
+    monkeypatch.setattr(generator.render.engine, "render", broken)
     result = cli("render", fraud.spec, "--out", fraud.out)
     assert result.code == EXIT_BUG  # a rendered artifact that fails verification is mlopsgen's bug
     assert f"{FRAUD_GITOPS}/base/inferenceservice.yaml (from spec field 'serving')" in result.err

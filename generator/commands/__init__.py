@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import UserError
-from generator.intake import load_valid_spec
 from generator.model import Spec, Training
-from generator.normalise import normalise
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 
 def emit_json(payload: Any) -> None:

@@ -12,9 +12,9 @@ import urllib.request
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.intake import load_valid_spec
-from generator.normalise import normalise
-from generator.promql import slo_queries
+from generator.render.promql import slo_queries
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 TIMEOUT_SECONDS = 15
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 
 from generator.artifacts import read_marker
 from generator.commands import emit_json
-from generator.engine import build
+from generator.deliver.writer import MANIFEST, Action, Change, DirectorySnapshot, change_diff, plan_changes
 from generator.errors import EXIT_OK, EXIT_OUT_OF_DATE
-from generator.writer import MANIFEST, Action, Change, DirectorySnapshot, change_diff, plan_changes
+from generator.render.engine import build
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from generator.commands import emit_json, load_training_spec
 from generator.ct.datacheck import check_data
+from generator.deliver.writer import write_atomically
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.writer import write_atomically
 
 
 def run(args: argparse.Namespace) -> int:

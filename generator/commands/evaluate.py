@@ -7,9 +7,9 @@ import json
 
 from generator.commands import emit_json, load_training_spec
 from generator.ct.evaluation import evaluate
+from generator.ct.metrics import load_metrics
+from generator.deliver.writer import write_atomically
 from generator.errors import EXIT_OK, EXIT_USER_ERROR
-from generator.metrics import load_metrics
-from generator.writer import write_atomically
 
 
 def run(args: argparse.Namespace) -> int:

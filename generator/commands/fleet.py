@@ -8,9 +8,8 @@ import sys
 from collections import Counter
 
 from generator import __version__
-from generator.backends import BackendError
-from generator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.fleet import (
+from generator.deliver.backends import BackendError
+from generator.deliver.fleet import (
     FleetRun,
     ProjectResult,
     StateFile,
@@ -20,9 +19,10 @@ from generator.fleet import (
     read_projects_file,
     run_fleet,
 )
-from generator.remote import GitLabAccess
-from generator.sync import SyncOptions
-from generator.writer import write_atomically
+from generator.deliver.sync import SyncOptions
+from generator.deliver.writer import write_atomically
+from generator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.integrations.remote import GitLabAccess
 
 BAR = 24
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     access = GitLabAccess.from_environment(args.gitlab_url)
     if args.group:
         try:
-            from generator.backends.gitlab import translated_errors
+            from generator.integrations.gitlab import translated_errors
 
             with translated_errors(f"group {args.group}", access.token):
                 targets = group_projects(access.client(), args.group)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from generator.commands import emit_json
+from generator.ct.metrics import check_thresholds, load_metrics
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.intake import load_valid_spec
-from generator.metrics import check_thresholds, load_metrics
-from generator.normalise import normalise
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 
 def run(args: argparse.Namespace) -> int:

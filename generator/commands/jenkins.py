@@ -1,7 +1,7 @@
 """`mlopsgen jenkins apply`: create or update the model's Jenkins job, idempotently.
 
 jenkinsapi (and requests, which it uses) are imported here only, when the command runs; the job's
-config.xml comes from generator/jenkins_job.py. The API token is read from JENKINS_TOKEN and is
+config.xml comes from generator/integrations/jenkins_job.py. The API token is read from JENKINS_TOKEN and is
 never printed: errors are re-worded at the boundary, and scrubbed of the token in any case.
 """
 
@@ -20,8 +20,7 @@ from urllib.parse import quote
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK, UserError
-from generator.intake import load_valid_spec
-from generator.jenkins_job import (
+from generator.integrations.jenkins_job import (
     MULTIBRANCH_ROOT,
     PIPELINE_ROOT,
     RETRAIN_SCRIPT_PATH,
@@ -33,8 +32,9 @@ from generator.jenkins_job import (
     root_tag,
     same_config,
 )
-from generator.normalise import normalise
 from generator.packages import import_for
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 TIMEOUT_SECONDS = 30
 TOKEN_VARIABLE = "JENKINS_TOKEN"
@@ -72,7 +72,7 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _jenkinsfile(args: argparse.Namespace) -> str:
-    from generator.engine import build  # renders in memory; nothing is written
+    from generator.render.engine import build  # renders in memory; nothing is written
 
     for rendered in build(args.spec, args.spec.parent).files:
         if rendered.path == (RETRAIN_SCRIPT_PATH if args.retrain else SCRIPT_PATH):

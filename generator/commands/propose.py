@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from generator.backends import BackendError, BranchSnapshot, Repository
 from generator.commands import emit_json
 from generator.ct.bump import bump_model
-from generator.delivery import ChangeSet, Delivery, Proposal, Route, deliver
-from generator.engine import build
+from generator.deliver.backends import BackendError, BranchSnapshot, Repository
+from generator.deliver.delivery import ChangeSet, Delivery, Proposal, Route, deliver
+from generator.deliver.writer import WRITES, Action, Change, plan_changes, refuse_conflicts
 from generator.errors import EXIT_OK, UserError
-from generator.remote import GitLabAccess, open_gitlab, open_local
-from generator.writer import WRITES, Action, Change, plan_changes, refuse_conflicts
+from generator.integrations.remote import GitLabAccess, open_gitlab, open_local
+from generator.render.engine import build
 
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
 
@@ -68,7 +68,7 @@ def description(registered: Registered, report: str, changes: list[Change]) -> s
 
 def propose(repo: Repository, spec_path: str, registered: Registered, report: str, target: str,
             dry_run: bool) -> Delivery:
-    """Through generator.delivery: one merge request per model version (its own branch), replanned
+    """Through generator.deliver.delivery: one merge request per model version (its own branch), replanned
     against the target branch on every attempt, and no new commit when the branch already holds it."""
     names: list[str] = []
 

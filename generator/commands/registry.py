@@ -19,10 +19,10 @@ import urllib.parse
 from pathlib import Path
 
 from generator.commands import emit_json, load_training_spec
-from generator.ct.mlflow import FAILED, PENDING, READY, Credentials, MlflowRegistry, RegistryError
+from generator.deliver.writer import write_atomically
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.integrations.mlflow import FAILED, PENDING, READY, Credentials, MlflowRegistry, RegistryError
 from generator.model import Spec, Training
-from generator.writer import write_atomically
 
 REGISTRATION_TIMEOUT = 600.0
 PIPELINE_VARIABLES = ("CI_PIPELINE_URL", "BUILD_URL", "AIRFLOW_CTX_DAG_RUN_ID")  # GitLab, Jenkins, Airflow

@@ -8,14 +8,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.backends import BackendError, BranchSnapshot
 from generator.commands import emit_json
-from generator.delivery import ChangeSet, Route, deliver
+from generator.deliver.backends import BackendError, BranchSnapshot
+from generator.deliver.delivery import ChangeSet, Route, deliver
+from generator.deliver.writer import Action, Change
 from generator.errors import EXIT_OK, UsageError, UserError
-from generator.intake import load_valid_spec
-from generator.release import DirectoryStore, Outcome, ReleaseStore, promote, rollback
-from generator.remote import GitLabAccess, open_gitlab
-from generator.writer import Action, Change
+from generator.integrations.remote import GitLabAccess, open_gitlab
+from generator.render.release import DirectoryStore, Outcome, ReleaseStore, promote, rollback
+from generator.spec.intake import load_valid_spec
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,7 @@ import time
 from dataclasses import asdict
 
 from generator.commands import emit_json
-from generator.cost import environment_cost
-from generator.engine import build, spec_outside
-from generator.errors import EXIT_OK
-from generator.writer import (
+from generator.deliver.writer import (
     WRITES,
     Action,
     DirectorySnapshot,
@@ -20,6 +17,9 @@ from generator.writer import (
     plan_changes,
     refuse_conflicts,
 )
+from generator.errors import EXIT_OK
+from generator.render.cost import environment_cost
+from generator.render.engine import build, spec_outside
 
 
 def run(args: argparse.Namespace) -> int:

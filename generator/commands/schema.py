@@ -4,7 +4,7 @@ import argparse
 
 from generator.errors import EXIT_OK
 from generator.resources import schemas_dir
-from generator.validation import SPEC_SCHEMA_FILE
+from generator.spec.validation import SPEC_SCHEMA_FILE
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """`mlopsgen sync`: render, then commit what changed to a local git repository or to GitLab.
 Through GitLab, a sync of the spec's default branch also keeps the retraining schedule in step
-with the spec (generator.schedules), with or without --merge-request: the spec it reads is the
+with the spec (generator.deliver.schedules), with or without --merge-request: the spec it reads is the
 one already on that branch, and only the generated files are proposed."""
 
 from __future__ import annotations
@@ -8,15 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from generator.backends import BackendError
-from generator.backends.gitlab import GitLabRepository
 from generator.commands import emit_json
-from generator.delivery import Delivery
-from generator.engine import build
-from generator.errors import EXIT_OK, UserError
-from generator.model import Spec
-from generator.remote import GitLabAccess, checked_out_blob, open_gitlab, open_local
-from generator.schedules import (
+from generator.deliver.backends import BackendError
+from generator.deliver.delivery import Delivery
+from generator.deliver.schedules import (
     ScheduleForbidden,
     ScheduleOutcome,
     ScheduleStore,
@@ -25,8 +20,13 @@ from generator.schedules import (
     schedule_description,
     wanted_schedule,
 )
-from generator.sync import Destination, SpecFile, SyncOptions, sync
-from generator.writer import change_diff
+from generator.deliver.sync import Destination, SpecFile, SyncOptions, sync
+from generator.deliver.writer import change_diff
+from generator.errors import EXIT_OK, UserError
+from generator.integrations.gitlab import GitLabRepository
+from generator.integrations.remote import GitLabAccess, checked_out_blob, open_gitlab, open_local
+from generator.model import Spec
+from generator.render.engine import build
 
 MR_BRANCH = "mlopsgen/update"
 

@@ -4,7 +4,7 @@ import argparse
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK
-from generator.intake import load_valid_spec
+from generator.spec.intake import load_valid_spec
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.metrics import check_thresholds, number
+from generator.ct.metrics import check_thresholds, number
 from generator.model import Spec, Training
 
 

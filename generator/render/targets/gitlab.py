@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
-from generator.targets.names import UniqueNames
-from generator.targets.registries import registry_login
-from generator.targets.stages import DeployStage, SourceScan, deploy_stages, source_scans
+from generator.render.targets.names import UniqueNames
+from generator.render.targets.registries import registry_login
+from generator.render.targets.stages import DeployStage, SourceScan, deploy_stages, source_scans
 
 # Top-level keys GitLab reads as configuration, not as jobs, and the templates the blueprints extend.
 GITLAB_KEYWORDS = ("default", "include", "stages", "variables", "workflow", "image", "services", "cache",

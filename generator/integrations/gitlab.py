@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
+from generator.deliver.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
+from generator.deliver.schedules import Schedule, ScheduleForbidden, WantedSchedule
+from generator.deliver.writer import WRITES, Action, Change
 from generator.packages import import_for
-from generator.schedules import Schedule, ScheduleForbidden, WantedSchedule
-from generator.writer import WRITES, Action, Change
 
 TREE_PAGE = 100
 _RE2_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")  # RE2 reads a backslash before ASCII punctuation as literal
@@ -221,7 +221,7 @@ class GitLabRepository:
             updated = self.project.mergerequests.update(iid, {"title": title, "description": description})
             return MergeRequest(f"!{iid}", str(updated.get("web_url", "")), created=False)
 
-    # ---- pipeline schedules: the retraining cron (generator.schedules) ----------------------------
+    # ---- pipeline schedules: the retraining cron (generator.deliver.schedules) ----------------------------
 
     def list_schedules(self) -> list[Schedule]:
         with self._schedule_errors("list the pipeline schedules"):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.backends import BackendError, Repository
+from generator.deliver.backends import BackendError, Repository
 from generator.errors import UserError
 
 
@@ -34,7 +34,7 @@ class GitLabAccess:
                         "GITLAB_TOKEN is unset, but GitLab lets job tokens commit only where the project allows it")
 
     def client(self) -> Any:
-        from generator.backends.gitlab import connect
+        from generator.integrations.gitlab import connect
 
         return connect(self.url, self.token, job_token=self.job_token)
 
@@ -45,7 +45,7 @@ class GitLabAccess:
 def open_gitlab(access: GitLabAccess, project: str, client: Any | None = None, *,
                 branch: str | None = None) -> Repository:
     """With a branch named, the project is addressed by path without a request of its own."""
-    from generator.backends.gitlab import GitLabRepository
+    from generator.integrations.gitlab import GitLabRepository
 
     if branch:
         return GitLabRepository.lazy(client or access.client(), project, access.token, default_branch=branch)
@@ -56,7 +56,7 @@ def open_gitlab(access: GitLabAccess, project: str, client: Any | None = None, *
 
 
 def open_local(path: Path) -> Repository:
-    from generator.backends.local import LocalRepository
+    from generator.deliver.backends.local import LocalRepository
 
     try:
         top = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True,

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__
-from generator.backends import BackendError
+from generator.deliver.backends import BackendError
+from generator.deliver.sync import Destination, SyncOptions, sync
+from generator.deliver.writer import write_atomically
 from generator.errors import UserError, VerificationError
-from generator.sync import Destination, SyncOptions, sync
-from generator.writer import write_atomically
 
 SPEC_FILE = "mlops.yaml"
 DONE = ("changed", "unchanged", "skipped", "would-change")
@@ -132,8 +132,8 @@ class FleetRun:
         return result
 
     def _update(self, target: Target) -> ProjectResult:
-        from generator.backends.gitlab import GitLabRepository
-        from generator.engine import build
+        from generator.integrations.gitlab import GitLabRepository
+        from generator.render.engine import build
 
         client = self.client()
         if target.branch is None:

@@ -14,9 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.errors import Problem
-from generator.loader import LoadedSpec, PathKey
-from generator.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME, effective_strategy, runtime_key
-from generator.validation import problem_at
+from generator.spec.loader import LoadedSpec, PathKey
+from generator.spec.strategies import (
+    NEEDS_ANALYSIS,
+    RUNTIME_HINT,
+    STRATEGIES_BY_RUNTIME,
+    effective_strategy,
+    runtime_key,
+)
+from generator.spec.validation import problem_at
 
 KNOWN_STRATEGIES: frozenset[str] = frozenset().union(*STRATEGIES_BY_RUNTIME.values())
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.artifacts import RenderedFile
-from generator.intake import load_valid_spec
 from generator.model import Spec
-from generator.normalise import normalise
-from generator.plan import plan
-from generator.rendering import render
-from generator.verify import verify
+from generator.render.plan import plan
+from generator.render.rendering import render
+from generator.render.verify import verify
+from generator.spec.intake import load_valid_spec
+from generator.spec.normalise import normalise
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from generator.errors import UserError
 
 SCRIPT_PATH = "Jenkinsfile"
-RETRAIN_SCRIPT_PATH = "Jenkinsfile.retrain"  # generator.targets.jenkins renders it
+RETRAIN_SCRIPT_PATH = "Jenkinsfile.retrain"  # generator.render.targets.jenkins renders it
 PIPELINE_ROOT = "flow-definition"
 MULTIBRANCH_ROOT = "org.jenkinsci.plugins.workflow.multibranch.WorkflowMultiBranchProject"
 _MULTIBRANCH_FACTORY = "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranchProjectFactory"

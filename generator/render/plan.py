@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generator.artifacts import PlannedArtifact
 from generator.model import Spec
-from generator.targets import all_targets
+from generator.render.targets import all_targets
 
 
 def plan(spec: Spec) -> list[PlannedArtifact]:

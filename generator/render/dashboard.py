@@ -2,7 +2,7 @@
 
 Rows Software / Input / Output / Custom (a row only when it has panels); Software always opens
 with request rate and p95 latency, then one timeseries panel per SLO with the SLO's PromQL
-(generator/promql.py, the same query the alert and the canary analysis use) and its threshold as a
+(generator/render/promql.py, the same query the alert and the canary analysis use) and its threshold as a
 red line. A `datasource` variable picks the Prometheus data source. blueprints/gitops/overlay/
 dashboard.yaml.j2 wraps the JSON in a ConfigMap for the Grafana sidecar.
 """
@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from generator.model import Environment, Spec
-from generator.promql import GROUPS, REQUEST_DURATION, REQUESTS, SLOQuery, model_label, number, slo_queries
+from generator.render.promql import GROUPS, REQUEST_DURATION, REQUESTS, SLOQuery, model_label, number, slo_queries
 
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x dashboard JSON
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}

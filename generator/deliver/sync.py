@@ -1,5 +1,5 @@
 """Bring a repository's generated files up to date: the change set `sync` and `fleet` deliver
-(generator.delivery commits it, straight or through one merge request).
+(generator.deliver.delivery commits it, straight or through one merge request).
 
 The spec travels with the files it generated, so that no commit pairs files with another spec: a
 spec that differs from the branch's is committed (or proposed) together with its outputs. Where
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from generator import __version__
 from generator.artifacts import RenderedFile
-from generator.backends import BranchSnapshot, Repository
-from generator.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
+from generator.deliver.backends import BranchSnapshot, Repository
+from generator.deliver.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
+from generator.deliver.writer import MANIFEST, WRITES, Action, Change, blob_id, plan_changes, refuse_conflicts
 from generator.errors import UserError
-from generator.mermaid import pipeline_diagram
-from generator.writer import MANIFEST, WRITES, Action, Change, blob_id, plan_changes, refuse_conflicts
+from generator.render.mermaid import pipeline_diagram
 
 
 @dataclass(frozen=True)

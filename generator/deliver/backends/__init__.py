@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from generator.writer import Change, Snapshot
+from generator.deliver.writer import Change, Snapshot
 
 
 class BranchSnapshot(Snapshot, Protocol):

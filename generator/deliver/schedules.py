@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from generator.backends import BackendError
+from generator.deliver.backends import BackendError
 from generator.model import Spec
 
 TIMEZONE = "UTC"  # the spec's cron is UTC

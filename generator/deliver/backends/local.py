@@ -10,8 +10,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
-from generator.writer import WRITES, Action, Change, blob_id, write_atomically
+from generator.deliver.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
+from generator.deliver.writer import WRITES, Action, Change, blob_id, write_atomically
 
 ZERO = "0" * 40
 IDENTITY = {"GIT_AUTHOR_NAME": "mlopsgen", "GIT_AUTHOR_EMAIL": "mlopsgen@users.noreply.invalid",

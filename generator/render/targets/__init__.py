@@ -23,7 +23,7 @@ class Target(Protocol):
 
 
 def all_targets() -> tuple[Target, ...]:
-    from generator.targets import airflow, docker, gitlab, gitops, jenkins, release_script
+    from generator.render.targets import airflow, docker, gitlab, gitops, jenkins, release_script
 
     return (gitlab.GitLabCI(), jenkins.Jenkins(), release_script.ReleaseScript(), docker.Docker(),
             gitops.ArgoCDGitOps(), airflow.Airflow())

@@ -1,6 +1,6 @@
 """Validate a loaded spec against schemas/mlops.schema.json, with every problem located.
 
-check_schema also hands the rules (generator/rules.py) a copy of the spec with each rejected value
+check_schema also hands the rules (generator/spec/rules.py) a copy of the spec with each rejected value
 blanked, so that schema and rule problems are reported together, at once, each with its position,
 spec path and a hint.
 """
@@ -19,8 +19,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from generator.errors import Problem
-from generator.loader import LoadedSpec, PathKey, dotted_path
 from generator.resources import schemas_dir
+from generator.spec.loader import LoadedSpec, PathKey, dotted_path
 
 SPEC_SCHEMA_FILE = "mlops.schema.json"
 

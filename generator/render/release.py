@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from generator.deliver.writer import write_atomically
 from generator.errors import UserError
 from generator.runtimes.release_state import (
     CAN_PREVIEW,
@@ -24,7 +25,6 @@ from generator.runtimes.release_state import (
     ReleaseState,
     release_ops,
 )
-from generator.writer import write_atomically
 
 RELEASE_FILE = "release.yaml"
 HISTORY_FILE = "release-history.yaml"

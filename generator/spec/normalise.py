@@ -42,8 +42,8 @@ from generator.model import (
     Training,
     TrainingTriggers,
 )
-from generator.rules import slo_name
-from generator.strategies import effective_strategy, runtime_key
+from generator.spec.rules import slo_name
+from generator.spec.strategies import effective_strategy, runtime_key
 
 DEFAULT_CANARY_STEPS = ({"weight": 10, "pause": "5m"}, {"weight": 50, "pause": "10m"}, {"weight": 100})
 DEFAULT_OBSERVATION = "30m"

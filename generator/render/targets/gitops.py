@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
-from generator.dashboard import dashboard_json
 from generator.model import Spec
-from generator.promql import slo_queries
-from generator.release import history_text, release_text
+from generator.render.dashboard import dashboard_json
+from generator.render.promql import slo_queries
+from generator.render.release import history_text, release_text
 from generator.runtimes import Kind, runtime_for
 from generator.runtimes.release_state import ReleaseState
 

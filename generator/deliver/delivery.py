@@ -15,9 +15,9 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from generator.backends import BranchHead, BranchSnapshot, ConflictError, MergeRequest, Repository
+from generator.deliver.backends import BranchHead, BranchSnapshot, ConflictError, MergeRequest, Repository
+from generator.deliver.writer import WRITES, Change
 from generator.errors import UserError
-from generator.writer import WRITES, Change
 
 ATTEMPTS = 3  # re-read and re-plan when the branch moved under us
 BASE, FINGERPRINT, CHANGES = "Mlopsgen-Base", "Mlopsgen-Fingerprint", "Mlopsgen-Changes"

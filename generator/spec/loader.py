@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from generator.errors import Problem, SpecError, UserError
-from generator.yaml_syntax import SyntaxExplainer
+from generator.spec.yaml_syntax import SyntaxExplainer
 
 try:  # libyaml's C loader when present: the same nodes, several times faster
     from yaml import CSafeLoader as _Loader

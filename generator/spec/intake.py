@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.errors import Problem, SpecError
-from generator.loader import LoadedSpec, load_spec
-from generator.rules import rule_problems
-from generator.validation import check_schema
+from generator.spec.loader import LoadedSpec, load_spec
+from generator.spec.rules import rule_problems
+from generator.spec.validation import check_schema
 
 
 def load_valid_spec(spec_path: Path) -> LoadedSpec:
