@@ -1,7 +1,7 @@
 """Jenkins job definitions for a model repository: config.xml built as a tree, compared as a tree.
 
-No Jenkins client here: `mlopsgen jenkins apply` (generator/commands/jenkins.py) sends what this
-module builds. Every value goes into the XML through ElementTree, so `&`, `<` and quotes in a job
+No Jenkins client here: generator/integrations/jenkins.py sends what this module builds, for
+`mlopsgen jenkins apply`. Every value goes into the XML through ElementTree, so `&`, `<` and quotes in a job
 name or repository URL are escaped by construction, never spliced into markup.
 """
 
