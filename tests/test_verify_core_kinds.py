@@ -1,4 +1,4 @@
-"""Core Kubernetes kinds: generator.render.verify (schemas/vendor/kubernetes/<kind>_<apiVersion>.json,
+"""Core Kubernetes kinds: generator.render.verify.kubernetes (schemas/vendor/kubernetes/<kind>_<apiVersion>.json,
 extracted by .ci/extract-core-schemas) and the conformance validator (kubernetes-validate --strict,
 Kubernetes 1.30.0) give the same verdict on the same object."""
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conformance.validators import VENDOR_SCHEMAS, CheckFailed, K8sValidator
 
-import generator.render.verify as verify_module
+import generator.render.verify.json_schemas as json_schemas
 from generator.artifacts import RenderedFile, Syntax
 from generator.errors import VerificationError
 from generator.render.verify import verify
@@ -257,12 +257,12 @@ def test_verifying_a_deployment_loads_only_its_own_small_schema(monkeypatch: pyt
         opened.append(Path(file))
         return real_open(file, *args, **kwargs)
 
-    verify_module._schema_validator.cache_clear()
-    monkeypatch.setattr(verify_module, "open", spy, raising=False)
+    json_schemas.schema_validator.cache_clear()
+    monkeypatch.setattr(json_schemas, "open", spy, raising=False)
     try:
         assert verify_error(mutated("Deployment")) is None
     finally:
-        verify_module._schema_validator.cache_clear()
+        json_schemas.schema_validator.cache_clear()
     assert [p.relative_to(VENDOR_SCHEMAS).as_posix() for p in opened] == ["kubernetes/deployment_apps-v1.json"]
     with capsys.disabled():
         print()

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from generator.render.verify import GITLAB_RESERVED
+from generator.render.verify.gitlab_ci import GITLAB_RESERVED
 
 
 def _node(name: str) -> str:

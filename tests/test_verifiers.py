@@ -1,0 +1,97 @@
+"""generator.render.verify: one verifier per syntax behind a registry. Every Syntax has an entry, and
+each verifier rejects a broken file with its own message (tests/test_stages.py checks the same through
+verify(); tests/test_verify_core_kinds.py checks core Kubernetes kinds against kubernetes-validate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.artifacts import RenderedFile, Syntax
+from generator.errors import VerificationError
+from generator.render.verify import verify
+from generator.render.verify.base import VerificationContext
+from generator.render.verify.registry import VERIFIERS
+
+NO_OTHER_FILES = VerificationContext(rendered_paths=frozenset())
+
+
+def _problems(path: str, content: str, syntax: Syntax,
+              context: VerificationContext = NO_OTHER_FILES) -> list[str]:
+    return list(VERIFIERS[syntax].check(RenderedFile(path, content, syntax, "test.origin"), context))
+
+
+def test_every_syntax_has_a_verifier() -> None:
+    assert set(VERIFIERS) == set(Syntax)
+
+
+@pytest.mark.parametrize(("path", "content", "syntax", "problems"), [
+    (".gitlab-ci.yml", "stages: [test]\njob:\n  stage: deploy\n  script: [x]\n  extends: .base\n  needs: [nope]\n",
+     Syntax.GITLAB_CI, ["job 'job' uses stage 'deploy', which is not in stages",
+                        "job 'job' extends '.base', which does not exist",
+                        "job 'job' needs 'nope', which does not exist"]),
+    (".gitlab-ci.yml", "a: 1\n---\nb: 2\n", Syntax.GITLAB_CI, ["a .gitlab-ci.yml must be one YAML mapping"]),
+    (".gitlab-ci.yml", "job: {script: [x]}\njob: {script: [y]}\n", Syntax.GITLAB_CI,
+     ["duplicate key 'job' on line 2"]),
+    ("k/patch.yaml", "- op: add\n  path: /spec\n- op: frobnicate\n  path: /spec\n", Syntax.YAML,
+     ["patch operation 1 is not a JSON patch operation"]),
+    ("k/object.yaml", "- 1\n---\n[a]\n---\nkind: 3\n", Syntax.YAML,
+     ["patch operation 0 is not a JSON patch operation", "patch operation 0 is not a JSON patch operation",
+      "a Kubernetes manifest must be a mapping with apiVersion and kind"]),
+    ("k/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                             "resources: [missing.yaml]\n", Syntax.YAML,
+     ["kustomization refers to 'missing.yaml', which is not rendered"]),
+    ("Jenkinsfile", "pipeline {\n  stages {\n    stage('x') { steps { sh 'y' }\n  }\n", Syntax.JENKINSFILE,
+     ["line 2: '{' is never closed"]),  # the innermost unclosed one
+    ("Jenkinsfile", "pipeline {\n  sh 'a\n'\n}\n", Syntax.JENKINSFILE, ["line 2: newline inside a string"]),
+    ("Jenkinsfile", "pipeline {\n  sh '''\n", Syntax.JENKINSFILE, ["line 2: unterminated triple-quoted string"]),
+    ("Jenkinsfile", "// {\npipeline { ] }\n", Syntax.JENKINSFILE, ["line 2: unbalanced ']'"]),
+    ("Dockerfile", "FROM python:latest\nRUNN true \\\n  RUNN\n", Syntax.DOCKERFILE,
+     ["line 1: base image is not pinned", "line 2: 'RUNN' is not a Dockerfile instruction"]),
+    ("x.sh", "#!/bin/bash\nif true; then\n", Syntax.SHELL, None),  # bash's own message follows "bash -n: "
+    ("dags/x.py", "def f(:\n    pass\n", Syntax.PYTHON, None),
+])
+def test_each_verifier_rejects_a_broken_file_with_its_message(path: str, content: str, syntax: Syntax,
+                                                               problems: list[str] | None) -> None:
+    found = _problems(path, content, syntax)
+    if problems is not None:
+        assert found == problems
+    elif syntax is Syntax.SHELL:
+        assert len(found) == 1 and found[0].startswith("bash -n: "), found
+    else:
+        assert len(found) == 1 and found[0].startswith("line 1: "), found
+
+
+@pytest.mark.parametrize(("path", "content", "syntax"), [
+    (".gitlab-ci.yml", "stages: [test]\n.base: {image: python:3.11}\njob:\n  extends: .base\n  script: [x]\n",
+     Syntax.GITLAB_CI),
+    ("k/history.yaml", "releases: [{version: 1}]\n", Syntax.YAML),  # plain data, not a Kubernetes object
+    ("Jenkinsfile", "pipeline { agent any\n  stages { stage('x') { steps { sh \"echo '}'\" } } } }\n",
+     Syntax.JENKINSFILE),
+    ("Dockerfile", "# syntax\nFROM python:3.11-slim\nRUN pip install \\\n    x\n", Syntax.DOCKERFILE),
+    ("x.sh", "#!/bin/bash\nset -euo pipefail\necho ok\n", Syntax.SHELL),
+    ("dags/x.py", "print('ok')\n", Syntax.PYTHON),
+    (".dockerignore", "{[( not a pattern anything checks\n'\n", Syntax.IGNORE_FILE),
+])
+def test_each_verifier_accepts_a_sound_file(path: str, content: str, syntax: Syntax) -> None:
+    assert _problems(path, content, syntax) == []
+
+
+def test_kustomization_references_are_checked_against_the_other_rendered_files() -> None:
+    kustomization = ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                     "resources: [../../base, dashboard.yaml]\npatches: [{path: patch.yaml}]\n")
+    rendered = VerificationContext(rendered_paths=frozenset({
+        "deploy/base/kustomization.yaml", "deploy/overlays/prod/dashboard.yaml"}))
+    assert _problems("deploy/overlays/prod/kustomization.yaml", kustomization, Syntax.YAML, rendered) == [
+        "kustomization refers to 'patch.yaml', which is not rendered"]
+
+
+def test_verify_reports_every_failure_in_file_order() -> None:
+    files = [RenderedFile("Dockerfile", "FROM python\n", Syntax.DOCKERFILE, "build"),
+             RenderedFile(".dockerignore", "anything\n", Syntax.IGNORE_FILE, "build"),
+             RenderedFile("Jenkinsfile", "pipeline {\n", Syntax.JENKINSFILE, "ci")]
+    with pytest.raises(VerificationError) as caught:
+        verify(files)
+    assert caught.value.message == (
+        "rendered artifacts failed verification; nothing was written:\n"
+        "  Dockerfile (from spec field 'build'): line 1: base image is not pinned\n"
+        "  Jenkinsfile (from spec field 'ci'): line 1: '{' is never closed")
