@@ -1,52 +1,25 @@
 """`mlopsgen propose`: the last step of a retraining run. Bump the spec's model to the version the
 registry just accepted, re-render, and open one merge request (branch per version) whose
-description carries the gate report. Merging it sends the model down the normal CD path."""
+description carries the gate report. Merging it sends the model down the normal CD path.
+
+The registered record it reads is generator/ct/registration.py's Registered; the spec edit is
+generator/ct/bump.py's; delivery (replanning, one branch per version) is generator/deliver's."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from generator.commands import emit_json
 from generator.ct.bump import bump_model
+from generator.ct.registration import Registered
 from generator.deliver.backends import BackendError, BranchSnapshot, Repository
 from generator.deliver.delivery import ChangeSet, Delivery, Proposal, Route, deliver
 from generator.deliver.writer import WRITES, Action, Change, plan_changes, refuse_conflicts
 from generator.errors import EXIT_OK, UserError
 from generator.integrations.remote import GitLabAccess, open_gitlab, open_local
 from generator.render.engine import build
-
-VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # model.version in the schema
-
-
-@dataclass(frozen=True)
-class Registered:
-    name: str
-    version: str
-    uri: str
-    source: str
-
-    @classmethod
-    def read(cls, path: Path) -> Registered:
-        hint = "`mlopsgen registry register --output FILE` writes it"
-        try:
-            raw: Any = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UserError(f"cannot read {path}: {exc.strerror}", hint) from None
-        except ValueError as exc:
-            raise UserError(f"{path} is not JSON: {exc}", hint) from None
-        if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("name", "version", "uri")):
-            raise UserError(f"{path} must hold name, version and uri strings", hint)
-        if not VERSION.fullmatch(raw["version"]):
-            raise UserError(f"{path}: version {raw['version']!r} is not a model version", hint)
-        if raw["uri"] != f"models:/{raw['name']}/{raw['version']}":
-            raise UserError(f"{path}: uri {raw['uri']!r} does not pin models:/{raw['name']}/{raw['version']}", hint)
-        return cls(raw["name"], raw["version"], raw["uri"], str(raw.get("source", "")))
 
 
 def _repo_path(spec: Path) -> str:

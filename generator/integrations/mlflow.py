@@ -28,26 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import __version__
-from generator.errors import UserError
+from generator.ct.model_registry import FAILED, PENDING, READY, ModelVersion, RegistryError
+
+# the registry's vocabulary lives in generator/ct/model_registry.py; re-exported for callers of this client
+__all__ = ["FAILED", "PENDING", "READY", "Credentials", "MlflowRegistry", "ModelVersion", "RegistryError"]
 
 API = "/api/2.0/mlflow/"
-READY, PENDING, FAILED = "READY", "PENDING_REGISTRATION", "FAILED_REGISTRATION"
 RETRY_STATUSES = frozenset({429, 503})  # the server did not act on the request: safe to send again
 MAX_BODY = 1 << 20
 CREDENTIAL_HINT = "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
-
-
-class RegistryError(UserError):
-    """MLflow refused a request or could not be reached. error_code is MLflow's ("" when the answer was
-    not an MLflow error body), status the HTTP status (0 when nothing was answered)."""
-
-    def __init__(self, message: str, hint: str = "", *, error_code: str = "", status: int = 0) -> None:
-        super().__init__(message, hint)
-        self.error_code = error_code
-        self.status = status
-
-    def to_json(self) -> dict[str, object]:
-        return {**super().to_json(), "error_code": self.error_code, "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -78,34 +67,18 @@ class Credentials:
         return text
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    name: str
-    version: str
-    status: str
-    status_message: str = ""
-    source: str = ""
-    run_id: str = ""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any], what: str) -> ModelVersion:
-        """Read an answer's ``model_version`` defensively: MLflow leaves out empty fields."""
-        mv = body.get("model_version")
-        version = mv.get("version") if isinstance(mv, dict) else None
-        if not isinstance(mv, dict) or isinstance(version, bool) or not isinstance(version, (str, int)):
-            raise RegistryError(f"{what}: the answer holds no model version", "is the tracking URI an MLflow server?")
-        tags = {str(t.get("key")): str(t.get("value", "")) for t in mv.get("tags") or []
-                if isinstance(t, dict) and "key" in t}
-        return cls(name=str(mv.get("name", "")), version=str(version), status=str(mv.get("status", "")),
-                   status_message=str(mv.get("status_message") or ""), source=str(mv.get("source") or ""),
-                   run_id=str(mv.get("run_id") or ""), tags=tags,
-                   aliases=tuple(str(a) for a in mv.get("aliases") or ()))
+def _model_version(body: Mapping[str, Any], what: str) -> ModelVersion:
+    """Read an answer's ``model_version`` defensively: MLflow leaves out empty fields."""
+    mv = body.get("model_version")
+    version = mv.get("version") if isinstance(mv, dict) else None
+    if not isinstance(mv, dict) or isinstance(version, bool) or not isinstance(version, (str, int)):
+        raise RegistryError(f"{what}: the answer holds no model version", "is the tracking URI an MLflow server?")
+    tags = {str(t.get("key")): str(t.get("value", "")) for t in mv.get("tags") or []
+            if isinstance(t, dict) and "key" in t}
+    return ModelVersion(name=str(mv.get("name", "")), version=str(version), status=str(mv.get("status", "")),
+                        status_message=str(mv.get("status_message") or ""), source=str(mv.get("source") or ""),
+                        run_id=str(mv.get("run_id") or ""), tags=tags,
+                        aliases=tuple(str(a) for a in mv.get("aliases") or ()))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -114,7 +87,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class MlflowRegistry:
-    """One MLflow tracking server. ``sleep`` and ``clock`` are injectable so tests run without waiting."""
+    """One MLflow tracking server, a generator.ct.model_registry.ModelRegistry. ``sleep`` and ``clock``
+    are injectable so tests run without waiting."""
 
     poll_interval = 1.0  # first wait between polls of a registering version; doubles up to poll_max
     poll_max = 15.0
@@ -157,11 +131,11 @@ class MlflowRegistry:
             body["description"] = description
         # not idempotent: a request that timed out may have created a version, so it is not re-sent
         answer = self._call("POST", "model-versions/create", body, idempotent=False)
-        return ModelVersion.from_json(answer, f"registering {name}")
+        return _model_version(answer, f"registering {name}")
 
     def get_version(self, name: str, version: str) -> ModelVersion:
         answer = self._call("GET", "model-versions/get", {"name": name, "version": version})
-        return ModelVersion.from_json(answer, f"{name} version {version}")
+        return _model_version(answer, f"{name} version {version}")
 
     def wait_ready(self, name: str, version: str, *, timeout: float = 600.0) -> ModelVersion:
         """Poll until READY, with backoff; FAILED_REGISTRATION or the timeout is an error."""
@@ -202,7 +176,7 @@ class MlflowRegistry:
             if exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in exc.message and "not found" in exc.message:
                 return None
             raise
-        return ModelVersion.from_json(answer, f"{name}@{alias}")
+        return _model_version(answer, f"{name}@{alias}")
 
     # ---- HTTP ------------------------------------------------------------------------------------
 
