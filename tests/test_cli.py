@@ -17,7 +17,7 @@ from conftest import CliResult
 
 from generator import __version__
 from generator.cli import COMMANDS, build_parser, main
-from generator.completion import command_tree, completion_script
+from generator.cli.completion import command_tree, completion_script
 
 REPO = Path(__file__).resolve().parent.parent
 FRAUD = REPO / "examples/fraud-detector/mlops.yaml"

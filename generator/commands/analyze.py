@@ -1,42 +1,19 @@
-"""`mlopsgen analyze`: the canary analysis: every SLO query against Prometheus, fail on breach."""
+"""`mlopsgen analyze`: the canary analysis: every SLO query against Prometheus, fail on breach.
+
+The queries come from generator/render/promql.py, the answers from generator/integrations/prometheus.py
+(looked up here as `query`, so a test can stand in for Prometheus)."""
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import math
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.integrations.prometheus import query
 from generator.render.promql import slo_queries
 from generator.spec.intake import load_valid_spec
 from generator.spec.normalise import normalise
-
-TIMEOUT_SECONDS = 15
-
-
-def query(base_url: str, promql: str) -> list[float]:
-    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
-            body = json.loads(response.read())
-    except urllib.error.HTTPError as exc:  # Prometheus answers 400/422/503 with a JSON error body
-        try:
-            body = json.loads(exc.read())
-        except ValueError:
-            raise UserError(f"Prometheus at {base_url} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        raise UserError(f"Prometheus at {base_url} did not answer: {exc}",
-                        "check --prometheus-url and that the runner can reach it") from None
-    if not isinstance(body, dict):
-        raise UserError(f"Prometheus at {base_url} sent something that is not an API response")
-    if body.get("status") != "success":
-        raise UserError(f"Prometheus rejected the query: {body.get('error', body)}")
-    return [float(sample["value"][1]) for sample in body.get("data", {}).get("result", [])]
 
 
 def worst_value(values: list[float], operator: str) -> float:

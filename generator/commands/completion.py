@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from generator.cli import build_parser
-from generator.completion import completion_script
+from generator.cli.completion import completion_script
 from generator.errors import EXIT_OK
 
 

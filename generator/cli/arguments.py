@@ -1,65 +1,17 @@
-"""Command line: parse arguments, call one command function, map errors to exit codes.
+"""The command line's grammar: every verb, its arguments, help and examples (build_parser).
 
-render, validate and check import only the core: python-gitlab, jenkinsapi and cookiecutter are
-imported by the commands that need them, never at start-up.
+Only argparse and the core are imported here: a verb's module is imported when it runs
+(generator/cli/__init__.py), so parsing never loads an API client.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import importlib
-import json
-import sys
-import traceback
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
 
 from generator import __version__
-from generator.completion import SHELLS
-from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, SpecError, UsageError, UserError
-
-
-class ParseError(UsageError):
-    """A usage error found by the parser: its message already starts with the (sub)command, `mlopsgen render: `."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """Help that ends with examples; typos answered with the closest valid name; errors raised, not exited."""
-
-    def __init__(self, *args: Any, examples: Sequence[str] = (), **kwargs: Any) -> None:
-        if examples:
-            kwargs["epilog"] = "examples:\n" + "\n".join(f"  {line}" for line in examples)
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # keeps the examples' lines
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        raise ParseError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
-
-    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                         namespace: Any = None) -> tuple[Any, list[str]]:
-        # mlopsgen takes no unknown arguments, so the (sub)parser that meets one reports it under its own prog
-        # and with its own options; argparse would leave that to the top-level parser
-        parsed, extras = super().parse_known_args(args, namespace)
-        if extras:
-            options = [flag for action in self._actions for flag in action.option_strings]
-            guesses = {word: close[0] for word in extras if word.startswith("-")
-                       for close in [difflib.get_close_matches(word.split("=", 1)[0], options, n=1)] if close}
-            message = f"unrecognized arguments: {' '.join(extras)}"
-            if len(guesses) == 1:
-                message += f" (did you mean {next(iter(guesses.values()))}?)"
-            elif guesses:
-                message += f" (did you mean {', '.join(f'{new} for {old}' for old, new in guesses.items())}?)"
-            self.error(message)
-        return parsed, extras
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        if action.choices is not None and value not in action.choices:
-            close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1)
-            if close:
-                raise argparse.ArgumentError(action, f"invalid choice: {value!r} (did you mean {close[0]!r}?)")
-        super()._check_value(action, value)
+from generator.cli.completion import SHELLS
+from generator.cli.parser import Parser
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -73,14 +25,14 @@ _SOURCE = "runs:/6c1f0e2b/model"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.",
-                     examples=("mlopsgen validate mlops.yaml",
-                               "mlopsgen render mlops.yaml --dry-run --diff",
-                               "mlopsgen check mlops.yaml --format json",
-                               f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector "
-                               "--merge-request"))
+    parser = Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.",
+                    examples=("mlopsgen validate mlops.yaml",
+                              "mlopsgen render mlops.yaml --dry-run --diff",
+                              "mlopsgen check mlops.yaml --format json",
+                              f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector "
+                              "--merge-request"))
     parser.add_argument("--version", action="version", version=f"mlopsgen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("validate", help="check a spec and report every problem with its position",
                        examples=("mlopsgen validate mlops.yaml",
@@ -229,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                        examples=(f"mlopsgen registry register mlops.yaml --source {_SOURCE} --output registered.json",
                                  "mlopsgen registry check mlops.yaml",
                                  "mlopsgen registry alias mlops.yaml --alias champion"))
-    registry = p.add_subparsers(dest="registry_command", metavar="ACTION", parser_class=_Parser, required=True)
+    registry = p.add_subparsers(dest="registry_command", metavar="ACTION", parser_class=Parser, required=True)
     p = registry.add_parser("register", help="register a trained model as a new version and give it the "
                             "challenger alias (token: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSWORD)",
                             examples=(f"mlopsgen registry register mlops.yaml --source {_SOURCE} --run-id 6c1f0e2b",
@@ -292,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("jenkins", help="manage the model's Jenkins job",
                        examples=(f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --dry-run",
                                  f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --multibranch --lint"))
-    jenkins = p.add_subparsers(dest="jenkins_command", metavar="ACTION", parser_class=_Parser, required=True)
+    jenkins = p.add_subparsers(dest="jenkins_command", metavar="ACTION", parser_class=Parser, required=True)
     p = jenkins.add_parser("apply", help="create or update the Jenkins job that runs the rendered Jenkinsfile "
                            "(API token from JENKINS_TOKEN)",
                            examples=(f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --dry-run",
@@ -355,74 +307,3 @@ def _add_release_location(parser: argparse.ArgumentParser) -> None:
                         "(default: deploy.gitops.path of --spec)")
     parser.add_argument("--branch", metavar="BRANCH", help="with --gitlab-url: the branch Argo CD tracks "
                         "(default: the repository's default branch)")
-
-
-# verb -> (module, function); a command's module is imported only when that command runs
-COMMANDS = {
-    "validate": ("validate", "run"),
-    "render": ("render", "run"),
-    "check": ("check", "run"),
-    "schema": ("schema", "run"),
-    "sync": ("sync", "run"),
-    "fleet": ("fleet", "run"),
-    "promote": ("release", "run_promote"),
-    "rollback": ("release", "run_rollback"),
-    "gate": ("gate", "run"),
-    "analyze": ("analyze", "run"),
-    "data-check": ("datacheck", "run"),
-    "evaluate": ("evaluate", "run"),
-    "registry": ("registry", "run"),
-    "propose": ("propose", "run"),
-    "jenkins": ("jenkins", "run"),
-    "init": ("init", "run"),
-    "completion": ("completion", "run"),
-}
-
-
-def _command(name: str) -> Callable[[argparse.Namespace], int]:
-    module_name, function = COMMANDS[name]
-    module = importlib.import_module(f"generator.commands.{module_name}")
-    command: Callable[[argparse.Namespace], int] = getattr(module, function)
-    return command
-
-
-def _requested_format(argv: Sequence[str]) -> str:
-    """--format's value read before parsing, so that a usage error in a `--format json` run is JSON too."""
-    requested = "text"
-    for index, word in enumerate(argv):
-        if word == "--":
-            break
-        if word == "--format" and index + 1 < len(argv):
-            requested = argv[index + 1]
-        elif word.startswith("--format="):
-            requested = word.partition("=")[2]
-    return requested
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    output_format = _requested_format(sys.argv[1:] if argv is None else argv)
-    try:
-        args = build_parser().parse_args(argv)
-        output_format = getattr(args, "format", "text")
-        if args.command is None:
-            build_parser().print_help()
-            return EXIT_USAGE
-        return _command(args.command)(args)
-    except UserError as exc:
-        if output_format == "json":
-            print(json.dumps(exc.to_json(), indent=2))
-        elif isinstance(exc, (SpecError, ParseError)):
-            print(exc.format(), file=sys.stderr)
-        else:
-            print(f"mlopsgen: {exc.format()}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("mlopsgen: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return 0
-    except Exception:  # noqa: BLE001 - last resort: a bug, reported as one
-        traceback.print_exc()
-        print(f"mlopsgen {__version__}: internal error (a bug, exit {EXIT_BUG}); please report it with the "
-              "traceback above", file=sys.stderr)
-        return EXIT_BUG

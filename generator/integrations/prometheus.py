@@ -1,0 +1,39 @@
+"""Prometheus's instant-query API (``/api/v1/query``), with urllib: the canary analysis's data source.
+
+The one module that talks HTTP to Prometheus. Its errors become UserErrors here: an API error
+body (Prometheus answers 400, 422 and 503 with JSON) says why the query was refused; anything
+else says Prometheus could not be reached or did not answer as Prometheus does.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from generator.errors import UserError
+
+TIMEOUT_SECONDS = 15
+
+
+def query(base_url: str, promql: str) -> list[float]:
+    """The value of every series the instant query returns (an empty list: no data)."""
+    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # Prometheus answers 400/422/503 with a JSON error body
+        try:
+            body = json.loads(exc.read())
+        except ValueError:
+            raise UserError(f"Prometheus at {base_url} answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise UserError(f"Prometheus at {base_url} did not answer: {exc}",
+                        "check --prometheus-url and that the runner can reach it") from None
+    if not isinstance(body, dict):
+        raise UserError(f"Prometheus at {base_url} sent something that is not an API response")
+    if body.get("status") != "success":
+        raise UserError(f"Prometheus rejected the query: {body.get('error', body)}")
+    return [float(sample["value"][1]) for sample in body.get("data", {}).get("result", [])]
