@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -272,6 +274,27 @@ def test_render_does_not_import_jenkinsapi(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_library_errors_are_classified_by_the_answer_status_not_their_text() -> None:
+    """jenkinsapi's exceptions carry no status: the boundary takes it from the last answer received."""
+    from jenkinsapi.custom_exceptions import JenkinsAPIException
+
+    from generator.errors import UserError
+    from generator.integrations import jenkins as integration
+
+    connection = integration.Connection("http://jenkins.test", JENKINS_USER, SENTINEL)
+    for status, raised, message in (
+            (401, RuntimeError("Failed to fetch crumb: <html>"), f"rejected the credentials for user {JENKINS_USER}"),
+            (500, RuntimeError("Failed to fetch crumb: Invalid password/token"), "did not issue a CSRF crumb"),
+            (403, JenkinsAPIException("Operation failed."), f"refused the change to user {JENKINS_USER} (HTTP 403)"),
+            (200, JenkinsAPIException("status=403"), "gave an answer jenkinsapi cannot use")):
+        answers = integration._LastAnswer()
+        answers.record(SimpleNamespace(status_code=status))
+        with pytest.raises(UserError, match=re.escape(message)), integration._boundary(connection, answers):
+            raise raised
+    with pytest.raises(RuntimeError, match="unrelated"), integration._boundary(connection, integration._LastAnswer()):
+        raise RuntimeError("unrelated")
 
 
 # -- the emulator itself, as Jenkins answers clients other than mlopsgen ------------------------
