@@ -20,9 +20,9 @@ import pytest
 import yaml
 from conformance.validators import assert_tree_conforms
 
-from generator.render import engine
 from generator.cli import main
 from generator.errors import EXIT_BUG, EXIT_OK, VerificationError
+from generator.render import engine
 from generator.render.plan import plan
 from generator.render.targets import stages
 from generator.render.targets.names import NameClash, UniqueNames

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.artifacts import PlannedArtifact, Syntax
-from generator.model import Spec
+from generator.model import Spec, Training
+from generator.render.targets import steps
 from generator.render.targets.names import UniqueNames
 from generator.render.targets.registries import registry_login
-from generator.render.targets.stages import DeployStage, SourceScan, deploy_stages, source_scans
+from generator.render.targets.shell import Arg, Authored, Fragment, Line, command
+from generator.render.targets.stages import DeployJob, DeployStage, SourceScan, deploy_stages, source_scans
 
 # Top-level keys GitLab reads as configuration, not as jobs, and the templates the blueprints extend.
 GITLAB_KEYWORDS = ("default", "include", "stages", "variables", "workflow", "image", "services", "cache",
@@ -78,6 +80,13 @@ class GitLabStages:
 
 
 @dataclass(frozen=True)
+class GitLabDeployJob:
+    job: DeployJob  # job.name names the GitLab job
+    script: tuple[Line, ...]
+    start_in: str  # analyze: the pause before it, in GitLab's wording ("" for a promote)
+
+
+@dataclass(frozen=True)
 class GitLabDeploy:
     """One environment's part of .gitlab-ci.yml: its steps (DeployJob.name names each job) and the
     names around them."""
@@ -86,6 +95,42 @@ class GitLabDeploy:
     stage: str  # its GitLab stage, also the resource group serialising its jobs
     rollback: str  # the manual rollback job (rendered with deploy.manualRollback)
     auto_rollback: str  # the rollback on failure (rendered with deploy.automaticRollback)
+    jobs: tuple[GitLabDeployJob, ...] = ()  # deploy.jobs with their scripts (filled in by the plan)
+    rollback_script: tuple[Line, ...] = ()  # both rollback jobs run it
+
+
+@dataclass(frozen=True)
+class GitLabScripts:
+    """The script lines of every job .gitlab-ci.yml can hold; () where the spec turns the job off.
+
+    The blueprints write each line as `- {{ line.yaml }}` (generator/render/targets/shell.py)."""
+
+    python_setup: tuple[Line, ...]  # .python: the project's requirements
+    mlopsgen_setup: tuple[Line, ...]  # .mlopsgen: git (for check and sync) and mlopsgen
+    check: tuple[Line, ...]
+    sync: tuple[Line, ...]
+    model_registered: tuple[Line, ...]
+    lint: tuple[Line, ...]
+    unit_tests: tuple[Line, ...]
+    data_validation: tuple[Line, ...]
+    model_validation: tuple[Line, ...]
+    build_and_push: tuple[Line, ...]  # after the registry login
+    container_scan: tuple[Line, ...]  # after the trivy login
+    sbom: tuple[Line, ...]
+    champion: tuple[Line, ...]
+    retrain: RetrainScripts | None  # with training
+
+
+@dataclass(frozen=True)
+class RetrainScripts:
+    """The continuous-training jobs' script lines (rendered when training runs on GitLab)."""
+
+    setup: tuple[Line, ...]  # .retrain
+    data_checks: tuple[Line, ...]
+    train: tuple[Line, ...]
+    evaluate: tuple[Line, ...]
+    register: tuple[Line, ...]
+    propose: tuple[Line, ...]
 
 
 @dataclass(frozen=True)
@@ -137,11 +182,15 @@ class GitLabCI:
         ct = spec.training is not None and spec.training.orchestrator == "gitlab"
         if spec.training is not None:  # the deploy never references a model version the registry lacks
             build_needs.append(jobs.model_registered)
-        context = {"deploys": names.deploys, "jobs": jobs, "stages": names.stages, "start_in": start_in,
+        deploys = tuple(with_scripts(spec, g) for g in names.deploys)
+        context = {"deploys": deploys, "jobs": jobs, "stages": names.stages,
                    "gate_needs": gate_needs, "ct": ct,
                    "delivery_only": '$MLOPSGEN_PIPELINE != "retrain"' if ct else '$CI_PIPELINE_SOURCE != "schedule"',
                    "build_needs": build_needs, "scans": scans,
-                   "registry_login": registry_login(spec)}
+                   "registry_login": registry_login(spec), "scripts": gitlab_scripts(spec),
+                   "scan_severity": steps.scan_severity(spec),
+                   # where a retraining run writes its model: the run's own directory under training.outputUri
+                   "retrain_output_uri": f"{spec.training.output_uri}/$CI_PIPELINE_ID" if spec.training else ""}
         return [PlannedArtifact(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2", Syntax.GITLAB_CI, "ci", context)]
 
 
@@ -155,3 +204,61 @@ def start_in(seconds: int) -> str:
         n, unit = seconds, "second"
     return f"{n} {unit}{'s' if n != 1 else ''}"
 
+
+
+INSTALL_MLOPSGEN = command("python", "-m", "pip", "install", "--quiet", steps.MLOPSGEN_PACKAGE)
+CI_SERVER_URL, CI_PROJECT_PATH = Fragment('"$CI_SERVER_URL"'), Fragment('"$CI_PROJECT_PATH"')
+
+
+def _authored(text: str | None) -> tuple[Line, ...]:
+    return (Authored(text),) if text else ()
+
+
+def gitlab_scripts(spec: Spec) -> GitLabScripts:
+    tests, training, security = spec.ci.tests, spec.training, spec.ci.security
+    gate = tests.model_validation
+    return GitLabScripts(
+        python_setup=(python_setup(spec),),
+        mlopsgen_setup=(Fragment("command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq "
+                                 "--no-install-recommends git ca-certificates; }"), INSTALL_MLOPSGEN),
+        check=(steps.drift_check(spec),),
+        sync=(command("mlopsgen", "sync", Arg(spec.source), "--gitlab-url", CI_SERVER_URL, "--project", CI_PROJECT_PATH,
+                      "--branch", Fragment('"$CI_COMMIT_BRANCH"'), "--merge-request"),),
+        model_registered=(steps.registry_check(spec),) if training else (),
+        lint=_authored(tests.lint),
+        unit_tests=_authored(tests.unit),
+        data_validation=_authored(tests.data_validation),
+        model_validation=(Authored(gate.command), INSTALL_MLOPSGEN, steps.metrics_gate(spec, gate.metrics_file))
+        if gate else (),
+        build_and_push=steps.build_and_push(),
+        container_scan=(steps.container_scan(),) if security.container_scan else (),
+        sbom=(steps.sbom(),) if security.sbom else (),
+        champion=(steps.registry_alias(spec, training.registry.champion_alias),) if training else (),
+        retrain=retrain_scripts(spec, training) if training else None,
+    )
+
+
+def python_setup(spec: Spec) -> Line:
+    return command("python", "-m", "pip", "install", "--quiet", "--requirement", Arg(spec.build.requirements))
+
+
+def retrain_scripts(spec: Spec, training: Training) -> RetrainScripts:
+    fetch = _authored(training.fetch)  # each job runs on a fresh runner: the data is fetched again
+    evaluation = Authored(training.evaluation.command)
+    return RetrainScripts(
+        setup=(python_setup(spec), INSTALL_MLOPSGEN),
+        data_checks=(*fetch, steps.data_check(spec)),
+        train=(*fetch, Authored(training.command)),
+        evaluate=(*fetch, steps.score("$CHAMPION_URI", "champion.json"), evaluation,
+                  steps.score("$MODEL_OUTPUT_URI", "challenger.json"), evaluation, steps.retraining_gate(spec)),
+        register=(steps.register(spec, Fragment('"$MODEL_OUTPUT_URI"')),),
+        propose=(steps.propose(spec, CI_SERVER_URL, CI_PROJECT_PATH),),
+    )
+
+
+def with_scripts(spec: Spec, named: GitLabDeploy) -> GitLabDeploy:
+    env = named.deploy.env
+    return replace(named, jobs=tuple(GitLabDeployJob(job, (steps.deploy_command(spec, env, job),),
+                                                     start_in(job.delay_seconds) if job.action == "analyze" else "")
+                                     for job in named.deploy.jobs),
+                   rollback_script=(steps.rollback(env),))

@@ -1,0 +1,124 @@
+"""The commands both CI targets run, built once so GitLab and Jenkins run the same ones.
+
+Each function returns a `Command` (generator/render/targets/shell.py) whose spec values are quoted
+when it is joined; a target only chooses where the command runs and, through `Fragment`s, which of
+its own CI variables it reads. Jenkins runs its steps in the virtualenv of its set-up stage: the
+activation prefix lives here, in `in_venv`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.model import Environment, Spec
+from generator.render.targets.shell import Arg, Command, Fragment, Line, command
+from generator.render.targets.stages import DeployJob
+
+VENV = ".venv"
+VENV_ACTIVATE = Fragment(f". {VENV}/bin/activate")
+MLOPSGEN_PACKAGE = Fragment('"$MLOPSGEN_PACKAGE"')
+IMAGE_REFERENCE = Fragment('"$IMAGE:$IMAGE_TAG"')
+RELEASE_SCRIPT = "ci/mlopsgen-release.sh"  # rendered by targets/release_script.py
+
+
+@dataclass(frozen=True)
+class ShellStep:
+    """One Jenkins `sh` step: what the build log shows, and the script it runs."""
+
+    label: str
+    script: str
+
+
+def shell_step(label: str, *lines: Line) -> ShellStep:
+    return ShellStep(label, "\n".join(line.shell for line in lines))
+
+
+def in_venv(label: str, *lines: Line) -> ShellStep:
+    """A step run in the virtualenv the set-up step made (every Jenkins step after set-up)."""
+    return shell_step(label, VENV_ACTIVATE, *lines)
+
+
+def scan_severity(spec: Spec) -> str:
+    """$SCAN_SEVERITY of both pipelines: the severities that fail a scan, as trivy reads them."""
+    return ",".join(spec.ci.security.severities)
+
+
+def drift_check(spec: Spec) -> Command:
+    return command("mlopsgen", "check", Arg(spec.source), "--dir", ".")
+
+
+def metrics_gate(spec: Spec, metrics_file: str) -> Command:
+    return command("mlopsgen", "gate", Arg(spec.source), "--metrics", Arg(metrics_file))
+
+
+def analyze(spec: Spec, env: Environment) -> Command:
+    return command("mlopsgen", "analyze", Arg(spec.source), "--env", Arg(env.name),
+                   "--prometheus-url", Fragment('"$PROMETHEUS_URL"'))
+
+
+def promote(env: Environment, job: DeployJob) -> Command:
+    return command(RELEASE_SCRIPT, "promote", Arg(env.name), Fragment('"$IMAGE_TAG"'), Arg(job.release))
+
+
+def rollback(env: Environment) -> Command:
+    return command(RELEASE_SCRIPT, "rollback", Arg(env.name))
+
+
+def deploy_command(spec: Spec, env: Environment, job: DeployJob) -> Command:
+    """What one deployment step runs: a release move, or the SLO analysis after one."""
+    return promote(env, job) if job.action == "promote" else analyze(spec, env)
+
+
+def registry_check(spec: Spec) -> Command:
+    return command("mlopsgen", "registry", "check", Arg(spec.source))
+
+
+def registry_alias(spec: Spec, alias: str) -> Command:
+    return command("mlopsgen", "registry", "alias", Arg(spec.source), "--alias", Arg(alias))
+
+
+def container_scan() -> Command:
+    return command("trivy", "image", "--severity", Fragment('"$SCAN_SEVERITY"'), "--exit-code", "1", "--no-progress",
+                   IMAGE_REFERENCE)
+
+
+def sbom() -> Command:
+    return command("trivy", "image", "--format", "cyclonedx", "--output", "sbom.cdx.json", "--no-progress",
+                   IMAGE_REFERENCE)
+
+
+# ------------------------------------------------------------------------- continuous training
+
+def data_check(spec: Spec) -> Command:
+    return command("mlopsgen", "data-check", Arg(spec.source), "--report", "data-check.json")
+
+
+def retraining_gate(spec: Spec) -> Command:
+    return command("mlopsgen", "evaluate", Arg(spec.source), "--challenger", "challenger.json",
+                   "--champion", "champion.json", "--report", "gate-report.json", "--markdown", "gate-report.md")
+
+
+def register(spec: Spec, model_uri: Fragment) -> Command:
+    """Register the retrained model found at `model_uri` (an expansion of the CI's output location)."""
+    return command("mlopsgen", "registry", "register", Arg(spec.source), "--source", model_uri,
+                   "--run-id", Fragment('"$(cat run-id.txt 2>/dev/null || true)"'), "--report", "gate-report.json",
+                   "--output", "registered.json")
+
+
+def propose(spec: Spec, gitlab_url: Fragment, project: Fragment) -> Command:
+    return command("mlopsgen", "propose", Arg(spec.source), "--registered", "registered.json",
+                   "--report", "gate-report.md", "--gitlab-url", gitlab_url, "--project", project,
+                   "--branch", Arg(spec.ci.default_branch))
+
+
+def score(model_uri: str, metrics_file: str) -> Fragment:
+    """The variables the spec's evaluation command reads: which model to score, where to write."""
+    return Fragment(f'export MODEL_URI="{model_uri}" METRICS_FILE={metrics_file}')
+
+
+def build_and_push() -> tuple[Command, Command]:
+    """Build the image with the registry's layer cache and push it, once logged in to the registry."""
+    cache = Fragment('"$IMAGE/cache"')
+    return (command("buildah", "build", "--layers", "--cache-from", cache, "--cache-to", cache,
+                    "--tag", IMAGE_REFERENCE, "."),
+            command("buildah", "push", IMAGE_REFERENCE))
