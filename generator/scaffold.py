@@ -17,15 +17,13 @@ from generator import __version__
 from generator.errors import UserError
 from generator.packages import MissingPackage
 from generator.resources import blueprints_dir
+from generator.runtimes import key_of, spec_names
 from generator.spec.strategies import STRATEGIES_BY_RUNTIME
 
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 IMAGE = re.compile(r"^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?$")
 GITOPS_REPO = re.compile(r"^(https://|ssh://|git@)[^\s'\"`$\\]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-CI_TARGETS = ("gitlab", "jenkins", "both")
-REGISTRIES = ("gitlab", "oci")
-RUNTIMES = ("kserve", "seldon", "bentoml")
 STRATEGIES = ("default", "rolling", "canary", "shadow", "blueGreen")
 JINJA_MARKERS = ("{{", "{%", "{#", "}}", "%}", "#}")
 
@@ -92,8 +90,9 @@ def validate_answers(answers: dict[str, str]) -> None:
         problems.append("description is longer than 500 characters")
     runtime = answers.get("runtime", _default("runtime"))
     strategy = answers.get("strategy", _default("strategy"))
-    if runtime in RUNTIMES and strategy != "default" and strategy in STRATEGIES:
-        allowed = STRATEGIES_BY_RUNTIME["kserve-serverless" if runtime == "kserve" else runtime]
+    runtime_key = key_of(runtime, None) if runtime in spec_names() else None
+    if runtime_key and strategy != "default" and strategy in STRATEGIES:
+        allowed = STRATEGIES_BY_RUNTIME[runtime_key]
         if strategy not in allowed:
             problems.append(f"strategy={strategy} cannot be carried out by runtime={runtime} "
                             f"(it can do: {', '.join(sorted(allowed))})")

@@ -11,9 +11,10 @@ import pytest
 import yaml
 from conftest import FRAUD_IMAGE, Project, snapshot
 
-from generator.render.release import HISTORY_FILE, RELEASE_FILE
-from generator.runtimes.release_state import KSERVE_IMAGE as IMAGE_PATH
-from generator.runtimes.release_state import KSERVE_TRAFFIC as TRAFFIC_PATH
+from generator.render.release import HISTORY_FILE
+from generator.runtimes.base import RELEASE_FILE
+from generator.runtimes.kserve import IMAGE as IMAGE_PATH
+from generator.runtimes.kserve import TRAFFIC as TRAFFIC_PATH
 
 INITIAL = f"{FRAUD_IMAGE}:2.3.0"
 

@@ -12,8 +12,11 @@ import yaml
 from conformance.validators import assert_tree_conforms
 
 from generator.cli import main
-from generator.render.release import DirectoryStore, promote, rollback
-from generator.runtimes.release_state import ReleaseState, release_ops
+from generator.deliver.release_store import DirectoryStore
+from generator.render.release import promote, rollback
+from generator.runtimes import runtime_named
+from generator.runtimes.base import RELEASE_FILE
+from generator.runtimes.release_state import ReleaseState
 from generator.spec.strategies import STRATEGIES_BY_RUNTIME
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,6 +79,10 @@ def test_deployment_case_picks_shadow_where_the_runtime_can_mirror(tmp_path: Pat
         path.write_text(yaml.safe_dump(spec))
         normalised = normalise(load_valid_spec(path).data, "mlops.yaml")
         assert [e.strategy for e in normalised.deploy.environments] == ["rolling", expected]
+
+
+def release_ops(runtime: str, state: ReleaseState) -> list[dict[str, object]]:
+    return runtime_named(runtime).release_ops(state)[RELEASE_FILE]
 
 
 def test_seldon_release_patch_for_canary_and_shadow() -> None:

@@ -11,10 +11,11 @@ from typing import Any
 from generator.commands import emit_json
 from generator.deliver.backends import BackendError, BranchSnapshot
 from generator.deliver.delivery import ChangeSet, Route, deliver
+from generator.deliver.release_store import DirectoryStore
 from generator.deliver.writer import Action, Change
 from generator.errors import EXIT_OK, UsageError, UserError
 from generator.integrations.remote import GitLabAccess, open_gitlab
-from generator.render.release import DirectoryStore, Outcome, ReleaseStore, promote, rollback
+from generator.render.release import Outcome, ReleaseStore, promote, rollback
 from generator.spec.intake import load_valid_spec
 
 

@@ -66,9 +66,6 @@ from generator.runtimes import runtime_for
 
 REQUEST_DURATION = "http_request_duration_seconds_bucket"
 REQUESTS = "http_requests_total"
-# ServiceMonitor.podTargetLabels copies the pod label serving.kserve.io/inferenceservice onto
-# every series, sanitised by Prometheus into this label name (the KServe runtime's model label).
-MODEL_LABEL = "serving_kserve_io_inferenceservice"
 MEMORY = "container_memory_working_set_bytes"
 CPU = "container_cpu_usage_seconds_total"
 INFLIGHT = "model_inflight_requests"

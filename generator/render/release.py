@@ -10,23 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
-from generator.deliver.writer import write_atomically
 from generator.errors import UserError
-from generator.runtimes.release_state import (
-    CAN_PREVIEW,
-    CAN_SHADOW,
-    CONTROLLER_DRIVEN,
-    RELEASE_OPS,
-    ReleaseState,
-    release_ops,
-)
+from generator.runtimes import BY_KEY, able, labels, runtime_named
+from generator.runtimes.release_state import ReleaseState
 
-RELEASE_FILE = "release.yaml"
 HISTORY_FILE = "release-history.yaml"
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag
 
@@ -67,25 +58,6 @@ class ReleaseStore(Protocol):
 
 
 @dataclass(frozen=True)
-class DirectoryStore:
-    root: Path
-
-    def read(self, path: str) -> bytes | None:
-        try:
-            return (self.root / path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
-
-    def environments(self) -> list[str]:
-        overlays = self.root / "overlays"
-        return sorted(p.name for p in overlays.glob("*") if (p / HISTORY_FILE).is_file()) if overlays.is_dir() else []
-
-    def write(self, outcome: Outcome) -> None:
-        for path, data in sorted(outcome.files.items()):
-            write_atomically(self.root / path, data)
-
-
-@dataclass(frozen=True)
 class History:
     runtime: str
     current: ReleaseState
@@ -103,7 +75,7 @@ def _load(store: ReleaseStore, env: str) -> History:
     try:
         raw: Any = yaml.safe_load(raw_history)
         runtime = str(raw["runtime"])
-        if runtime not in RELEASE_OPS:
+        if runtime not in BY_KEY:
             raise KeyError(runtime)
         current = ReleaseState(**raw["current"])
         releases = [Release(**entry) for entry in raw.get("releases") or []]
@@ -121,13 +93,15 @@ def promote(store: ReleaseStore, env: str, tag: str, traffic: int, shadow: bool 
                         "a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
     history = _load(store, env)
     runtime, state = history.runtime, history.current
-    if runtime in CONTROLLER_DRIVEN and (traffic < 100 or shadow):
+    can = runtime_named(runtime).capabilities
+    if can.controller_driven and (traffic < 100 or shadow):
         raise UserError(f"{env} runs on {runtime}: Argo Rollouts carries out the steps itself",
                         "promote with --traffic 100 (the default)")
-    if shadow and runtime not in CAN_SHADOW:
-        raise UserError(f"{runtime} cannot mirror traffic", "shadow deployments need the seldon runtime")
-    if traffic == 0 and not shadow and runtime not in CAN_PREVIEW:
-        raise UserError(f"{runtime} has no 0 % preview", "a blue-green preview needs kserve in serverless mode")
+    if shadow and not can.shadow:
+        raise UserError(f"{runtime} cannot mirror traffic",
+                        f"shadow deployments need the {labels(able('shadow'))} runtime")
+    if traffic == 0 and not shadow and not can.preview:
+        raise UserError(f"{runtime} has no 0 % preview", f"a blue-green preview needs {labels(able('preview'))}")
     repository = state.stable.rsplit(":", 1)[0] if ":" in state.stable.rsplit("/", 1)[-1] else state.stable
     image = f"{repository}:{tag}"
     if traffic == 100 and not shadow:
@@ -167,12 +141,16 @@ def history_text(env: str, runtime: str, state: ReleaseState, releases: list[Rel
             + yaml.safe_dump(body, sort_keys=False))
 
 
-def release_text(env: str, runtime: str, state: ReleaseState) -> str:
+def release_texts(env: str, runtime: str, state: ReleaseState) -> dict[str, str]:
+    """Each release file of the environment (by file name), for a release state."""
     header = (f"# Release state of {env}: written by `mlopsgen promote` / `rollback`, applied by Argo CD.\n"
               f"# History: {HISTORY_FILE}. Change it with mlopsgen promote / rollback, not by hand.\n")
-    return header + yaml.safe_dump(release_ops(runtime, state), sort_keys=False, default_flow_style=False)
+    return {file: header + yaml.safe_dump(ops, sort_keys=False, default_flow_style=False)
+            for file, ops in runtime_named(runtime).release_ops(state).items()}
 
 
 def _files(env: str, runtime: str, state: ReleaseState, releases: list[Release]) -> dict[str, bytes]:
-    return {f"overlays/{env}/{RELEASE_FILE}": release_text(env, runtime, state).encode("utf-8"),
-            f"overlays/{env}/{HISTORY_FILE}": history_text(env, runtime, state, releases).encode("utf-8")}
+    texts = release_texts(env, runtime, state)
+    files = {f"overlays/{env}/{file}": text.encode("utf-8") for file, text in texts.items()}
+    files[f"overlays/{env}/{HISTORY_FILE}"] = history_text(env, runtime, state, releases).encode("utf-8")
+    return files

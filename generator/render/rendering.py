@@ -41,6 +41,18 @@ def yaml_scalar(value: Any) -> str:
     return text.removesuffix("\n").removesuffix("\n...")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def yaml_plain(value: Any) -> str:
+    """A plain (unquoted) YAML scalar, for the names and keys mlopsgen makes itself (file names,
+    label keys): the value must read back as the same string, or rendering fails."""
+    text = str(value)
+    if not (_PLAIN.fullmatch(text) and yaml.safe_load(text) == text):
+        raise ValueError(f"{text!r} is not a plain YAML name")
+    return text
+
+
 _GROOVY_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -110,7 +122,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(yq=yaml_scalar, groovy=groovy_string, sh=shell_word, json=json_value, py=python_literal)
+    env.filters.update(yq=yaml_scalar, plain=yaml_plain, groovy=groovy_string, sh=shell_word, json=json_value,
+                       py=python_literal)
     return env
 
 

@@ -1,163 +1,69 @@
-"""Serving runtimes are plugins: each names its base manifests, the extra files an environment
-needs, what `release.yaml` patches and the kinds Argo CD must be allowed to create. Adding a
-runtime means one class here (or in its own module), its blueprints, and one line in RUNTIMES.
+"""Serving runtimes are plugins behind one registry (the protocol: generator/runtimes/base.py).
+
+Every stage asks the registry: the rules and normalise for what a runtime can do, render for its
+objects, release for its patches, scaffold for the names a user may choose; the schema's
+serving.runtime enum must equal REGISTRY's spec names (tests/test_plugins.py). Adding a runtime
+means one module here, its blueprints under blueprints/gitops/<runtime>/, its CRD schema under
+schemas/vendor/, and one entry in REGISTRY.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from generator.model import Spec
+from generator.runtimes.base import ServingRuntime
+from generator.runtimes.bentoml import BentoML
+from generator.runtimes.kserve import KServe
+from generator.runtimes.seldon import Seldon
 
-from generator.artifacts import PlannedArtifact, Syntax
-from generator.model import Environment, Spec
-from generator.runtimes.placement import placement
-from generator.runtimes.release_state import CONTROLLER_DRIVEN
-
-Ops = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class PatchTarget:
-    group: str
-    version: str
-    kind: str
-    name: str
+REGISTRY: tuple[ServingRuntime, ...] = (KServe("serverless"), KServe("raw"), Seldon(), BentoML())
+BY_KEY: dict[str, ServingRuntime] = {runtime.key: runtime for runtime in REGISTRY}
 
 
-@dataclass(frozen=True)
-class Scrape:
-    """What the ServiceMonitor selects, and the pod label PromQL uses to find the model."""
-
-    service_label: str
-    port: str
-    path: str
-    pod_label: str
+def spec_names() -> tuple[str, ...]:
+    """The values of serving.runtime, in registry order, each once."""
+    return tuple(dict.fromkeys(runtime.spec_name for runtime in REGISTRY))
 
 
-@dataclass(frozen=True)
-class Kind:
-    group: str
-    kind: str
+def modes(spec_name: str) -> tuple[str, ...]:
+    """The values serving.deploymentMode may take for a runtime ('' entries: it has no modes)."""
+    return tuple(runtime.mode for runtime in REGISTRY if runtime.spec_name == spec_name and runtime.mode)
 
 
-# KServe's and Seldon's payload loggers post CloudEvents over HTTP; a Knative Eventing KafkaSink
-# (one per model and namespace, named <model>-payloads, writing to payloadLogging.topic on
-# payloadLogging.bootstrapServers) turns them into Kafka records. Its ingress address:
-KAFKA_SINK_INGRESS = "http://kafka-sink-ingress.knative-eventing.svc.cluster.local"
-
-
-def payload_logger(spec: Spec, env: Environment) -> dict[str, str] | None:
-    logging = spec.serving.payload_logging
-    if logging is None:
+def key_of(spec_name: str, mode: str | None) -> str | None:
+    """The registry key a spec's serving.runtime (and deploymentMode) selects; None if none does.
+    A runtime with modes takes its first mode when the spec names none."""
+    candidates = [runtime for runtime in REGISTRY if runtime.spec_name == spec_name]
+    if not candidates:
         return None
-    return {"mode": logging.mode, "url": f"{KAFKA_SINK_INGRESS}/{env.namespace}/{spec.name}-payloads"}
+    if candidates[0].mode is None:
+        return candidates[0].key
+    chosen = next((runtime for runtime in candidates if runtime.mode == (mode or candidates[0].mode)), None)
+    return chosen.key if chosen else None
 
 
-def _artifact(path: str, blueprint: str, origin: str, **context: Any) -> PlannedArtifact:
-    return PlannedArtifact(path, blueprint, Syntax.YAML, origin, context)
+def runtime_named(key: str) -> ServingRuntime:
+    return BY_KEY[key]
 
 
-@dataclass(frozen=True)
-class KServe:
-    mode: str  # serverless | raw
-
-    @property
-    def key(self) -> str:
-        return f"kserve-{self.mode}"
-
-    def release_target(self, spec: Spec) -> PatchTarget:
-        return PatchTarget("serving.kserve.io", "v1beta1", "InferenceService", spec.name)
-
-    def scrape(self, spec: Spec) -> Scrape:
-        return Scrape("serving.kserve.io/inferenceservice", "http-usermetric", "/metrics",
-                      "serving.kserve.io/inferenceservice")
-
-    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
-        tag_routing = any(env.strategy == "blueGreen" for env in spec.deploy.environments)
-        return [_artifact(f"{root}/base/inferenceservice.yaml", "gitops/kserve/inferenceservice.yaml.j2", "serving",
-                          image=image, tag_routing=tag_routing, placement=placement(spec))]
-
-    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
-        ops: Ops = [{"op": "replace", "path": "/spec/predictor/minReplicas", "value": env.replicas}]
-        logger = payload_logger(spec, env)
-        if logger:
-            ops.append({"op": "add", "path": "/spec/predictor/logger", "value": logger})
-        return self.release_target(spec), ops
-
-    def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
-        if self.mode == "raw" and env.strategy != "rolling":
-            return [_artifact(f"{overlay}/rollout.yaml", "gitops/rollouts/kserve-rollout.yaml.j2", where, env=env)]
-        return []
-
-    def kinds(self, spec: Spec) -> list[Kind]:
-        kinds = [Kind("serving.kserve.io", "InferenceService")]
-        if self.mode == "raw":
-            kinds.append(Kind("argoproj.io", "Rollout"))
-        return kinds
-
-
-@dataclass(frozen=True)
-class Seldon:
-    key: str = "seldon"
-
-    def release_target(self, spec: Spec) -> PatchTarget:
-        return PatchTarget("machinelearning.seldon.io", "v1", "SeldonDeployment", spec.name)
-
-    def scrape(self, spec: Spec) -> Scrape:
-        return Scrape("seldon-deployment-id", "http", "/prometheus", "app.kubernetes.io/name")
-
-    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
-        return [_artifact(f"{root}/base/seldondeployment.yaml", "gitops/seldon/seldondeployment.yaml.j2", "serving",
-                          image=image, placement=placement(spec))]
-
-    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
-        hpa_min = "/spec/predictors/0/componentSpecs/0/hpaSpec/minReplicas"
-        ops: Ops = [{"op": "replace", "path": hpa_min, "value": max(env.replicas, 1)}]
-        logger = payload_logger(spec, env)
-        if logger:  # both predictors: a shadow's answers are logged too, for comparison offline
-            ops += [{"op": "add", "path": f"/spec/predictors/{i}/graph/logger", "value": logger} for i in (0, 1)]
-        return self.release_target(spec), ops
-
-    def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
-        return []
-
-    def kinds(self, spec: Spec) -> list[Kind]:
-        return [Kind("machinelearning.seldon.io", "SeldonDeployment")]
-
-
-@dataclass(frozen=True)
-class BentoML:
-    key: str = "bentoml"
-
-    def release_target(self, spec: Spec) -> PatchTarget:
-        return PatchTarget("argoproj.io", "v1alpha1", "Rollout", spec.name)
-
-    def scrape(self, spec: Spec) -> Scrape:
-        return Scrape("app.kubernetes.io/name", "http", "/metrics", "app.kubernetes.io/name")
-
-    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
-        return [_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving"),
-                _artifact(f"{root}/base/hpa.yaml", "gitops/bentoml/hpa.yaml.j2", "serving.autoscaling")]
-
-    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
-        hpa = PatchTarget("autoscaling", "v2", "HorizontalPodAutoscaler", spec.name)
-        return hpa, [{"op": "replace", "path": "/spec/minReplicas", "value": max(env.replicas, 1)}]
-
-    def overlay(self, spec: Spec, env: Environment, overlay: str, where: str, image: str) -> list[PlannedArtifact]:
-        return [_artifact(f"{overlay}/rollout.yaml", "gitops/rollouts/bentoml-rollout.yaml.j2", where, env=env,
-                          image=image, placement=placement(spec))]
-
-    def kinds(self, spec: Spec) -> list[Kind]:
-        return [Kind("argoproj.io", "Rollout"), Kind("", "Service"), Kind("autoscaling", "HorizontalPodAutoscaler")]
-
-
-RUNTIMES = {runtime.key: runtime for runtime in (KServe("serverless"), KServe("raw"), Seldon(), BentoML())}
-
-
-def runtime_for(spec: Spec) -> KServe | Seldon | BentoML:
-    return RUNTIMES[spec.serving.runtime_key]
+def runtime_for(spec: Spec) -> ServingRuntime:
+    return BY_KEY[spec.serving.runtime_key]
 
 
 def controller_driven(spec: Spec) -> bool:
     """Argo Rollouts runs the canary or blue-green steps itself (the pipeline only sets the image)."""
-    return spec.serving.runtime_key in CONTROLLER_DRIVEN
+    return runtime_for(spec).capabilities.controller_driven
+
+
+def able(capability: str) -> tuple[ServingRuntime, ...]:
+    """The runtimes that have a capability (a Capabilities field name), in registry order."""
+    return tuple(runtime for runtime in REGISTRY if getattr(runtime.capabilities, capability))
+
+
+def supporting(strategy: str) -> tuple[ServingRuntime, ...]:
+    return tuple(runtime for runtime in REGISTRY if strategy in runtime.capabilities.strategies)
+
+
+def labels(runtimes: tuple[ServingRuntime, ...]) -> str:
+    """'bentoml, or kserve in serverless mode': how a hint names runtimes."""
+    names = sorted(runtime.label for runtime in runtimes)
+    return ", or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)

@@ -1,33 +1,34 @@
-"""Which deployment strategies each serving runtime can carry out, and the default strategy per
-deployment case. One table, read by the rules (to refuse a spec) and by the runtimes."""
+"""Which deployment strategies each serving runtime can carry out (read from the runtime registry),
+and the default strategy per deployment case. Read by the rules (to refuse a spec) and normalise."""
 
 from __future__ import annotations
 
 from typing import Any
 
-STRATEGIES_BY_RUNTIME: dict[str, frozenset[str]] = {
-    # Knative splits traffic between revisions (canaryTrafficPercent); a 0 % revision with tag
-    # routing is a blue-green preview. Knative cannot mirror traffic.
-    "kserve-serverless": frozenset({"rolling", "canary", "blueGreen"}),
-    # plain Deployments: canaryTrafficPercent is ignored, an Argo Rollout (workloadRef) runs the
-    # canary with replica weights; KServe owns the Service, so no preview Service for blue-green.
-    "kserve-raw": frozenset({"rolling", "canary"}),
-    # SeldonDeployment predictors carry traffic weights and a shadow flag; no preview endpoint.
-    "seldon": frozenset({"rolling", "canary", "shadow"}),
-    # an Argo Rollout with its own Services: canary and blue-green; mirroring needs a mesh.
-    "bentoml": frozenset({"rolling", "canary", "blueGreen"}),
-}
+from generator.runtimes import REGISTRY, key_of, labels, supporting
+
+STRATEGIES_BY_RUNTIME: dict[str, frozenset[str]] = {runtime.key: runtime.capabilities.strategies
+                                                    for runtime in REGISTRY}
 NEEDS_ANALYSIS = frozenset({"canary", "shadow", "blueGreen"})
-RUNTIME_HINT = {
-    "shadow": "shadow deployments need serving.runtime: seldon (traffic mirroring)",
-    "blueGreen": "blue-green needs serving.runtime: bentoml, or kserve in serverless mode",
-    "canary": "every runtime supports canary",
-}
+_NEEDS = {"shadow": ("shadow deployments need", " (traffic mirroring)"), "blueGreen": ("blue-green needs", ""),
+          "canary": ("canary needs", "")}
+
+
+def _hint(strategy: str) -> str:
+    able = supporting(strategy)
+    if len(able) == len(REGISTRY):
+        return f"every runtime supports {strategy}"
+    needs, why = _NEEDS[strategy]
+    return f"{needs} serving.runtime: {labels(able)}{why}"
+
+
+RUNTIME_HINT = {strategy: _hint(strategy) for strategy in sorted(NEEDS_ANALYSIS)}
 
 
 def runtime_key(serving: dict[str, Any]) -> str:
-    runtime = serving.get("runtime", "kserve")
-    return f"kserve-{serving.get('deploymentMode', 'serverless')}" if runtime == "kserve" else str(runtime)
+    """The registry key of a raw serving section (the schema's defaults for absent fields)."""
+    name = serving.get("runtime", REGISTRY[0].spec_name)
+    return key_of(str(name), serving.get("deploymentMode")) or str(name)
 
 
 def default_strategy(case: str, production: bool, has_slos: bool) -> dict[str, Any]:

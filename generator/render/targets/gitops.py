@@ -10,9 +10,12 @@ from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
 from generator.render.dashboard import dashboard_json
 from generator.render.promql import slo_queries
-from generator.render.release import history_text, release_text
-from generator.runtimes import Kind, runtime_for
+from generator.render.release import history_text, release_texts
+from generator.render.targets.gitops_names import environment_names, project_description
+from generator.runtimes import runtime_for
+from generator.runtimes.base import Kind, ServingRuntime
 from generator.runtimes.release_state import ReleaseState
+from generator.runtimes.rollouts import OverlayPlace
 
 
 def initial_image(spec: Spec) -> str:
@@ -37,47 +40,51 @@ class ArgoCDGitOps:
                   scrape=runtime.scrape(spec)),
             _yaml(f"{root}/base/kustomization.yaml", "gitops/base/kustomization.yaml.j2", "deploy",
                   resources=sorted([a.path.rsplit("/", 1)[1] for a in base] + ["servicemonitor.yaml"])),
-            _yaml(f"{root}/argocd/kustomization.yaml", "gitops/argocd/kustomization.yaml.j2", "deploy.environments"),
+            _yaml(f"{root}/argocd/kustomization.yaml", "gitops/argocd/kustomization.yaml.j2", "deploy.environments",
+                  application_files=[environment_names(spec, env).application_file
+                                     for env in spec.deploy.environments]),
             _yaml(f"{root}/argocd/appproject.yaml", "gitops/argocd/appproject.yaml.j2", "deploy.argocd",
-                  kinds=runtime.kinds(spec) + self._monitoring_kinds(spec)),
+                  kinds=runtime.kinds(spec) + self._monitoring_kinds(spec, runtime),
+                  description=project_description(spec)),
         ]
         for i, env in enumerate(spec.deploy.environments):
             where = f"deploy.environments[{i}]"
-            overlay = f"{root}/overlays/{env.name}"
+            names = environment_names(spec, env)
+            overlay = names.overlay
             queries = slo_queries(spec, env)
-            extra = runtime.overlay(spec, env, overlay, where, image)
+            extra = runtime.overlay(spec, env, OverlayPlace(overlay, where, image, names.slo_objects))
             if spec.monitoring.slos:
                 extra.append(_yaml(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
-                                   "monitoring.slos", env=env, queries=queries))
-            if any(a.path.endswith("/rollout.yaml") for a in extra) and env.strategy != "rolling":
+                                   "monitoring.slos", env=env, queries=queries, names=names))
+            if runtime.capabilities.controller_driven and env.strategy != "rolling":  # the Rollout's analysis
                 extra.append(_yaml(f"{overlay}/analysistemplate.yaml", "gitops/overlay/analysistemplate.yaml.j2",
-                                   "monitoring.slos", env=env, queries=queries))
+                                   "monitoring.slos", env=env, queries=queries, names=names))
             if spec.monitoring.dashboard:
                 extra.append(_yaml(f"{overlay}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2", "monitoring",
-                                   env=env, dashboard_json=dashboard_json(spec, env)))
+                                   env=env, names=names, dashboard_json=dashboard_json(spec, env)))
             env_target, env_ops = runtime.environment_patch(spec, env)
             state = ReleaseState(image)
             files += extra + [
                 _yaml(f"{overlay}/kustomization.yaml", "gitops/overlay/kustomization.yaml.j2", where, env=env,
-                      resources=sorted(a.path.rsplit("/", 1)[1] for a in extra),
-                      env_target=env_target, release_target=runtime.release_target(spec)),
+                      resources=sorted(a.path.rsplit("/", 1)[1] for a in extra), env_target=env_target,
+                      release_patches=runtime.release_patches(spec), names=names),
                 _yaml(f"{overlay}/environment.yaml", "gitops/overlay/environment.yaml.j2", where, ops=env_ops),
-                PlannedArtifact(f"{overlay}/release.yaml", "", Syntax.YAML, where, seed=True,
-                                literal=release_text(env.name, runtime.key, state)),
+                *(PlannedArtifact(f"{overlay}/{file}", "", Syntax.YAML, where, seed=True, literal=text)
+                  for file, text in release_texts(env.name, runtime.key, state).items()),
                 PlannedArtifact(f"{overlay}/release-history.yaml", "", Syntax.YAML, where, seed=True,
                                 literal=history_text(env.name, runtime.key, state, [])),
-                _yaml(f"{root}/argocd/application-{env.name}.yaml", "gitops/argocd/application.yaml.j2", where,
-                      env=env),
+                _yaml(f"{root}/argocd/{names.application_file}", "gitops/argocd/application.yaml.j2", where,
+                      env=env, names=names),
             ]
         return sorted(files, key=lambda a: a.path)
 
     @staticmethod
-    def _monitoring_kinds(spec: Spec) -> list[Kind]:
+    def _monitoring_kinds(spec: Spec, runtime: ServingRuntime) -> list[Kind]:
         kinds = [Kind("monitoring.coreos.com", "ServiceMonitor")]
         if spec.monitoring.dashboard:
             kinds.append(Kind("", "ConfigMap"))
         if spec.monitoring.slos:
             kinds.append(Kind("monitoring.coreos.com", "PrometheusRule"))
-        if spec.serving.runtime_key in ("kserve-raw", "bentoml"):
+        if runtime.capabilities.controller_driven:
             kinds.append(Kind("argoproj.io", "AnalysisTemplate"))
         return kinds

@@ -1,0 +1,82 @@
+"""BentoML: the image built from a bento, under an Argo Rollout with its own stable and preview
+Services and an HPA that scales the Rollout. No controller of its own: mlopsgen renders every
+object; Argo Rollouts (argoproj/argo-rollouts rollout/canary.go, rollout/bluegreen.go) switches
+the Services' selectors with the `rollouts-pod-template-hash` label of each ReplicaSet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from generator.artifacts import PlannedArtifact
+from generator.model import Environment, Spec
+from generator.runtimes.base import (
+    RELEASE_FILE,
+    Capabilities,
+    ControllerObject,
+    Kind,
+    Ops,
+    PatchTarget,
+    ReleasePatch,
+    RuleProblem,
+    Scrape,
+    yaml_artifact,
+)
+from generator.runtimes.placement import placement
+from generator.runtimes.release_state import ReleaseState
+from generator.runtimes.rollouts import OverlayPlace, RolloutPlan
+
+IMAGE = "/spec/template/spec/containers/0/image"
+NAME_LABEL = "app.kubernetes.io/name"
+# an Argo Rollout with its own Services: canary and blue-green; mirroring needs a mesh.
+CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "blueGreen"}), controller_driven=True)
+
+
+def services(spec: Spec) -> tuple[str, str]:
+    """The stable Service the Rollout sends production traffic to, and the one for the new version."""
+    return spec.name, f"{spec.name}-preview"
+
+
+@dataclass(frozen=True)
+class BentoML:
+    key: str = "bentoml"
+    spec_name: str = "bentoml"
+    mode: str | None = None
+    label: str = "bentoml"
+    capabilities: Capabilities = CAPABILITIES
+
+    def release_patches(self, spec: Spec) -> list[ReleasePatch]:
+        return [ReleasePatch(RELEASE_FILE, PatchTarget("argoproj.io", "v1alpha1", "Rollout", spec.name))]
+
+    def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
+        return {RELEASE_FILE: [{"op": "replace", "path": IMAGE, "value": state.serving}]}
+
+    def scrape(self, spec: Spec) -> Scrape:
+        return Scrape(NAME_LABEL, "http", "/metrics", NAME_LABEL)
+
+    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
+        return [yaml_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving",
+                              services=services(spec)),
+                yaml_artifact(f"{root}/base/hpa.yaml", "gitops/bentoml/hpa.yaml.j2", "serving.autoscaling")]
+
+    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
+        hpa = PatchTarget("autoscaling", "v2", "HorizontalPodAutoscaler", spec.name)
+        return hpa, [{"op": "replace", "path": "/spec/minReplicas", "value": max(env.replicas, 1)}]
+
+    def overlay(self, spec: Spec, env: Environment, place: OverlayPlace) -> list[PlannedArtifact]:
+        stable, preview = services(spec)
+        rollout = RolloutPlan(place.analysis_template, stable, preview)
+        return [yaml_artifact(f"{place.directory}/rollout.yaml", "gitops/rollouts/bentoml-rollout.yaml.j2",
+                              place.where, env=env, image=place.image, placement=placement(spec), rollout=rollout)]
+
+    def kinds(self, spec: Spec) -> list[Kind]:
+        return [Kind("argoproj.io", "Rollout"), Kind("", "Service"), Kind("autoscaling", "HorizontalPodAutoscaler")]
+
+    def controller_objects(self, spec: Spec) -> list[ControllerObject]:
+        source = "argoproj/argo-rollouts rollout/replicaset.go"
+        return [ControllerObject("apps/ReplicaSet", f"{spec.name}-<rollouts-pod-template-hash>", source,
+                                 labels=((NAME_LABEL, spec.name), ("rollouts-pod-template-hash", "<hash>")))]
+
+    def problems(self, spec: Spec) -> Iterator[RuleProblem]:
+        return iter(())

@@ -1,0 +1,140 @@
+"""KServe InferenceService, in Serverless (Knative) or RawDeployment mode.
+
+Upstream behaviour this module relies on (kserve/kserve unless said otherwise):
+- The predictor's objects are named `<isvc>-predictor`: pkg/constants/constants.go
+  (PredictorServiceName). In Serverless mode that is a Knative Service
+  (pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go); in
+  RawDeployment mode a Deployment, a Service and an HPA of that name
+  (pkg/controller/v1beta1/inferenceservice/reconcilers/raw/, deployment/service/hpa reconcilers).
+- Every predictor pod carries `serving.kserve.io/inferenceservice: <isvc>` and `component:
+  predictor` (pkg/constants/constants.go InferenceServicePodLabelKey, KServiceComponentLabel).
+- canaryTrafficPercent becomes the Knative traffic split between the previous and the latest ready
+  revision (ksvc_reconciler.go); RawDeployment ignores it, so an Argo Rollout with workloadRef runs
+  canaries there (argo-rollouts rollout/replicaset.go scales the referenced Deployment down).
+- Knative's per-revision private Service exposes the queue-proxy's user-metric port
+  `http-usermetric` (knative/serving pkg/apis/serving/v1/revision_helpers.go,
+  pkg/reconciler/revision/resources/queue.go).
+- Scale to zero is Knative's; a RawDeployment HPA has minReplicas >= 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from generator.artifacts import PlannedArtifact
+from generator.model import Environment, Spec
+from generator.runtimes.base import (
+    RELEASE_FILE,
+    Capabilities,
+    ControllerObject,
+    Kind,
+    Ops,
+    PatchTarget,
+    ReleasePatch,
+    RuleProblem,
+    Scrape,
+    yaml_artifact,
+)
+from generator.runtimes.payload import payload_logger
+from generator.runtimes.placement import placement
+from generator.runtimes.release_state import ReleaseState
+from generator.runtimes.rollouts import OverlayPlace, RolloutPlan
+
+IMAGE = "/spec/predictor/containers/0/image"
+TRAFFIC = "/spec/predictor/canaryTrafficPercent"
+POD_LABEL = "serving.kserve.io/inferenceservice"
+CONSTANTS = "kserve/kserve pkg/constants/constants.go"
+
+SERVERLESS = Capabilities(
+    # Knative splits traffic between revisions (canaryTrafficPercent); a 0 % revision with tag
+    # routing is a blue-green preview. Knative cannot mirror traffic.
+    strategies=frozenset({"rolling", "canary", "blueGreen"}), preview=True, scale_to_zero=True)
+RAW = Capabilities(
+    # plain Deployments: canaryTrafficPercent is ignored, an Argo Rollout (workloadRef) runs the
+    # canary with replica weights; KServe owns the Service, so no preview Service for blue-green.
+    strategies=frozenset({"rolling", "canary"}), controller_driven=True)
+
+
+def predictor_name(spec: Spec) -> str:
+    return f"{spec.name}-predictor"
+
+
+@dataclass(frozen=True)
+class KServe:
+    mode: str  # serverless | raw
+    spec_name: str = "kserve"
+
+    @property
+    def key(self) -> str:
+        return f"kserve-{self.mode}"
+
+    @property
+    def label(self) -> str:
+        return f"kserve in {self.mode} mode"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return SERVERLESS if self.mode == "serverless" else RAW
+
+    def _target(self, spec: Spec) -> PatchTarget:
+        return PatchTarget("serving.kserve.io", "v1beta1", "InferenceService", spec.name)
+
+    def release_patches(self, spec: Spec) -> list[ReleasePatch]:
+        return [ReleasePatch(RELEASE_FILE, self._target(spec))]
+
+    def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
+        ops: Ops = [{"op": "replace", "path": IMAGE, "value": state.serving}]
+        # Serverless: Knative keeps the previous revision serving the rest (0 %: a tagged preview).
+        # Raw: the Argo Rollout that references KServe's Deployment runs the canary on this change.
+        if self.mode == "serverless" and state.candidate:
+            ops.append({"op": "add", "path": TRAFFIC, "value": state.traffic})
+        return {RELEASE_FILE: ops}
+
+    def scrape(self, spec: Spec) -> Scrape:
+        return Scrape(POD_LABEL, "http-usermetric", "/metrics", POD_LABEL)
+
+    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
+        tag_routing = any(env.strategy == "blueGreen" for env in spec.deploy.environments)
+        return [yaml_artifact(f"{root}/base/inferenceservice.yaml", "gitops/kserve/inferenceservice.yaml.j2",
+                              "serving", image=image, tag_routing=tag_routing, placement=placement(spec))]
+
+    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
+        ops: Ops = [{"op": "replace", "path": "/spec/predictor/minReplicas", "value": env.replicas}]
+        logger = payload_logger(spec, env)
+        if logger:
+            ops.append({"op": "add", "path": "/spec/predictor/logger", "value": logger})
+        return self._target(spec), ops
+
+    def overlay(self, spec: Spec, env: Environment, place: OverlayPlace) -> list[PlannedArtifact]:
+        if self.mode == "raw" and env.strategy != "rolling":
+            # KServe owns the predictor's Service: the Rollout switches replicas, not Services
+            return [yaml_artifact(f"{place.directory}/rollout.yaml", "gitops/rollouts/kserve-rollout.yaml.j2",
+                                  place.where, env=env, pod_label=POD_LABEL, workload=predictor_name(spec),
+                                  rollout=RolloutPlan(place.analysis_template))]
+        return []
+
+    def kinds(self, spec: Spec) -> list[Kind]:
+        kinds = [Kind("serving.kserve.io", "InferenceService")]
+        if self.mode == "raw":
+            kinds.append(Kind("argoproj.io", "Rollout"))
+        return kinds
+
+    def controller_objects(self, spec: Spec) -> list[ControllerObject]:
+        labels = ((POD_LABEL, spec.name), ("component", "predictor"))
+        if self.mode == "serverless":
+            return [ControllerObject("serving.knative.dev/Service", predictor_name(spec),
+                                     "kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/knative/"
+                                     "ksvc_reconciler.go", labels=labels),
+                    ControllerObject("Service", f"{predictor_name(spec)}-<revision>-private",
+                                     "knative/serving pkg/apis/serving/v1/revision_helpers.go",
+                                     ports=(("http", 80), ("http-usermetric", 9091)), labels=labels)]
+        raw = "kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/raw/"
+        return [ControllerObject("apps/Deployment", predictor_name(spec), raw + "raw_kube_reconciler.go",
+                                 labels=labels),
+                ControllerObject("Service", predictor_name(spec), raw + "service_reconciler.go", labels=labels),
+                ControllerObject("autoscaling/HorizontalPodAutoscaler", predictor_name(spec),
+                                 raw + "hpa_reconciler.go")]
+
+    def problems(self, spec: Spec) -> Iterator[RuleProblem]:
+        return iter(())

@@ -1,0 +1,29 @@
+"""The Argo Rollout the controller-driven runtimes render: which Services it switches and which
+AnalysisTemplate its steps run (argoproj/argo-rollouts: rollout/canary.go patches the
+canaryService/stableService selectors with rollouts-pod-template-hash; rollout/bluegreen.go the
+activeService/previewService)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    analysis_template: str  # the AnalysisTemplate every analysis step and pre-promotion runs
+    stable_service: str = ""  # "" when the runtime's controller owns the Service (KServe raw)
+    preview_service: str = ""  # canary pods, or the blue-green preview
+
+    @property
+    def services(self) -> bool:
+        return bool(self.stable_service)
+
+
+@dataclass(frozen=True)
+class OverlayPlace:
+    """Where an environment's overlay objects go and what they refer to."""
+
+    directory: str  # the overlay's path in the output
+    where: str  # the spec section behind it, for verification errors
+    image: str  # the image first deployed
+    analysis_template: str  # the name of the environment's SLO AnalysisTemplate

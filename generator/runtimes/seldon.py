@@ -1,0 +1,103 @@
+"""Seldon Core v1 SeldonDeployment: a main and a candidate predictor with traffic weights and a
+shadow flag, each with an hpaSpec.
+
+Upstream behaviour this module relies on (SeldonIO/seldon-core, v1.17):
+- Each predictor becomes Deployments named `<sdep>-<predictor>-<component index>-<container>` and a
+  Service `<sdep>-<predictor>` with ports http 8000 and grpc 5001 on the executor
+  (operator/controllers/seldondeployment_controller.go, operator/constants/constants.go).
+- Pods carry `seldon-deployment-id: <sdep>` and the labels of componentSpecs' metadata (ours:
+  `app.kubernetes.io/name: <model>`) (operator/controllers/seldondeployment_controller.go).
+- The executor serves Prometheus metrics at /prometheus on the http port
+  (executor/api/rest/server.go); `traffic` and `shadow` of each predictor are realised by the
+  ingress (Istio / Ambassador) the operator configures (operator/controllers/ambassador.go, istio.go).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from generator.artifacts import PlannedArtifact
+from generator.model import Environment, Spec
+from generator.runtimes.base import (
+    RELEASE_FILE,
+    Capabilities,
+    ControllerObject,
+    Kind,
+    Ops,
+    PatchTarget,
+    ReleasePatch,
+    RuleProblem,
+    Scrape,
+    yaml_artifact,
+)
+from generator.runtimes.payload import payload_logger
+from generator.runtimes.placement import placement
+from generator.runtimes.release_state import ReleaseState
+from generator.runtimes.rollouts import OverlayPlace
+
+MAIN = "/spec/predictors/0"
+CANDIDATE = "/spec/predictors/1"
+IMAGE = "/componentSpecs/0/spec/containers/0/image"
+CONTROLLER = "SeldonIO/seldon-core operator/controllers/seldondeployment_controller.go"
+# SeldonDeployment predictors carry traffic weights and a shadow flag; no preview endpoint.
+CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "shadow"}), shadow=True)
+
+
+@dataclass(frozen=True)
+class Seldon:
+    key: str = "seldon"
+    spec_name: str = "seldon"
+    mode: str | None = None
+    label: str = "seldon"
+    capabilities: Capabilities = CAPABILITIES
+
+    def _target(self, spec: Spec) -> PatchTarget:
+        return PatchTarget("machinelearning.seldon.io", "v1", "SeldonDeployment", spec.name)
+
+    def release_patches(self, spec: Spec) -> list[ReleasePatch]:
+        return [ReleasePatch(RELEASE_FILE, self._target(spec))]
+
+    def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
+        active = bool(state.candidate)
+        return {RELEASE_FILE: [
+            {"op": "replace", "path": MAIN + IMAGE, "value": state.stable},
+            {"op": "replace", "path": MAIN + "/traffic", "value": 100 - (0 if state.shadow else state.traffic)},
+            {"op": "replace", "path": CANDIDATE + IMAGE, "value": state.candidate or state.stable},
+            {"op": "replace", "path": CANDIDATE + "/traffic", "value": 0 if state.shadow else state.traffic},
+            {"op": "replace", "path": CANDIDATE + "/replicas", "value": 1 if active else 0},
+            {"op": "replace", "path": CANDIDATE + "/shadow", "value": state.shadow},
+        ]}
+
+    def scrape(self, spec: Spec) -> Scrape:
+        return Scrape("seldon-deployment-id", "http", "/prometheus", "app.kubernetes.io/name")
+
+    def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
+        return [yaml_artifact(f"{root}/base/seldondeployment.yaml", "gitops/seldon/seldondeployment.yaml.j2",
+                              "serving", image=image, placement=placement(spec))]
+
+    def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
+        hpa_min = "/spec/predictors/0/componentSpecs/0/hpaSpec/minReplicas"
+        ops: Ops = [{"op": "replace", "path": hpa_min, "value": max(env.replicas, 1)}]
+        logger = payload_logger(spec, env)
+        if logger:  # both predictors: a shadow's answers are logged too, for comparison offline
+            ops += [{"op": "add", "path": f"/spec/predictors/{i}/graph/logger", "value": logger} for i in (0, 1)]
+        return self._target(spec), ops
+
+    def overlay(self, spec: Spec, env: Environment, place: OverlayPlace) -> list[PlannedArtifact]:
+        return []
+
+    def kinds(self, spec: Spec) -> list[Kind]:
+        return [Kind("machinelearning.seldon.io", "SeldonDeployment")]
+
+    def controller_objects(self, spec: Spec) -> list[ControllerObject]:
+        labels = (("seldon-deployment-id", spec.name), ("app.kubernetes.io/name", spec.name))
+        return [ControllerObject("apps/Deployment", f"{spec.name}-{predictor}-0-model", CONTROLLER, labels=labels)
+                for predictor in ("main", "candidate")] + [
+                ControllerObject("Service", f"{spec.name}-{predictor}", CONTROLLER,
+                                 ports=(("http", 8000), ("grpc", 5001)),
+                                 labels=(("seldon-app", f"{spec.name}-{predictor}"),))
+                for predictor in ("main", "candidate")]
+
+    def problems(self, spec: Spec) -> Iterator[RuleProblem]:
+        return iter(())
