@@ -1,8 +1,9 @@
 """The first three stages as one call: load the spec file, validate it, check the rules.
 
-The schema and the rules report in one run: the rules read what the schema accepted, so a bad cron
-is reported beside a misspelt field instead of after it is fixed. Only a spec that cannot be read
-as a YAML mapping stops at the loader.
+The schema and the rules report in one run: the rules read the typed model of what the schema
+accepted (stand-ins where it rejected a value, which the rules then skip), so a bad cron is reported
+beside a misspelt field instead of after it is fixed. Only a spec that cannot be read as a YAML
+mapping stops at the loader; only one the stand-ins cannot make valid reports schema problems alone.
 
 Kept apart from engine.py so commands that only read a spec (validate, gate, analyze, promote)
 do not import the rendering machinery.
@@ -13,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.errors import Problem, SpecError
-from generator.spec.loader import LoadedSpec, load_spec
+from generator.spec.loader import LoadedSpec, Locator, load_spec
+from generator.spec.normalise import normalise
 from generator.spec.rules import rule_problems
 from generator.spec.validation import check_schema
 
@@ -29,7 +31,10 @@ def load_valid_spec(spec_path: Path) -> LoadedSpec:
 def spec_problems(loaded: LoadedSpec) -> list[Problem]:
     """Every schema and rule problem of a loaded spec (SpecError sorts them by position)."""
     schema, readable = check_schema(loaded)
-    return merge_problems(schema, rule_problems(readable))
+    if readable is None:
+        return schema
+    model = normalise(readable.data, loaded.file)
+    return merge_problems(schema, rule_problems(model, Locator(loaded, readable.unreadable)))
 
 
 def merge_problems(schema: list[Problem], rules: list[Problem]) -> list[Problem]:

@@ -51,6 +51,30 @@ class LoadedSpec:
         return self.value_positions.get((), Position(1, 1))
 
 
+@dataclass(frozen=True)
+class Locator:
+    """Where each spec path is, from the loader's index, for problems found on the typed model.
+
+    `unreadable` holds the paths whose values the schema rejected (validation.Readable): the model
+    holds stand-ins there, so a rule that reads one stands aside.
+    """
+
+    spec: LoadedSpec
+    unreadable: frozenset[PathKey] = frozenset()
+
+    def problem(self, path: PathKey, message: str, hint: str = "", rule: str = "", *, key: bool = False) -> Problem:
+        pos = self.spec.position(path, key=key)
+        return Problem(self.spec.file, pos.line, pos.column, _dotted(path), message, hint, rule)
+
+    def present(self, path: PathKey) -> bool:
+        """Whether the spec itself holds `path` (rather than normalise filling in a default)."""
+        return tuple(path) in self.spec.value_positions
+
+    def readable(self, *paths: PathKey) -> bool:
+        """No path, nor any of its ancestors, was rejected by the schema."""
+        return not any(path[:n] in self.unreadable for path in paths for n in range(1, len(path) + 1))
+
+
 def _problem(file: str, line: int, column: int, message: str, hint: str, rule: str) -> SpecError:
     return SpecError(problems=[Problem(file, line, column, "", message, hint, rule)])
 

@@ -1,9 +1,15 @@
-"""Raw, valid spec data → the frozen typed model, with every default filled in."""
+"""Raw, valid spec data → the frozen typed model, with every default filled in.
+
+The schema's defaults are filled in first (generator/spec/defaults.py), so this module reads keys;
+the `.get`s left are optional fields whose absence the model keeps (None, "" or empty), and the
+defaults that depend on other fields (defaults.DERIVED_DEFAULTS).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from generator import __version__
@@ -42,13 +48,27 @@ from generator.model import (
     Training,
     TrainingTriggers,
 )
-from generator.spec.rules import slo_name
+from generator.spec.defaults import schema_default, with_defaults
 from generator.spec.strategies import effective_strategy, runtime_key
+from generator.spec.validation import spec_schema
 
-DEFAULT_CANARY_STEPS = ({"weight": 10, "pause": "5m"}, {"weight": 50, "pause": "10m"}, {"weight": 100})
-DEFAULT_OBSERVATION = "30m"
 # Signals that fail when they drop: too little traffic or data is the problem.
 BREACH_BELOW = ("throughput", "inputVolume")
+
+
+def _strategy_defaults() -> dict[str, Any]:
+    """The schema's strategy defaults, for a strategy normalise chose (the spec held none to fill)."""
+    return {field: schema_default(spec_schema(), f"deploy.environments[].strategy.{field}")
+            for field in ("steps", "duration")}
+
+
+def slo_name(slo: dict[str, Any]) -> str:
+    """An SLO's name: its `name`, else its signal's (errorRate -> error-rate, latency -> p99-latency)."""
+    if "name" in slo:
+        return str(slo["name"])
+    if slo["signal"] == "latency":
+        return f"p{slo['percentile']:g}-latency".replace(".", "-")
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", str(slo["signal"])).lower()
 
 
 def spec_digest(data: Any) -> str:
@@ -57,71 +77,69 @@ def spec_digest(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def normalise(data: dict[str, Any], source: str) -> Spec:
+def normalise(raw: dict[str, Any], source: str) -> Spec:
+    data = with_defaults(raw, spec_schema())
     meta = data["metadata"]
     build = data["build"]
     serving = data["serving"]
     ci = data["ci"]
     return Spec(
         source=source,
-        digest=spec_digest(data),
+        digest=spec_digest(raw),
         metadata=Metadata(meta["name"], meta["team"], tuple(meta.get("owners", ())), meta.get("description", "")),
         model=Model(**{k: str(v) for k, v in data["model"].items()}),
         build=Build(
             base_image=build["baseImage"],
-            requirements=build.get("requirements", "requirements.txt"),
-            source=build.get("source", "src"),
+            requirements=build["requirements"],
+            source=build["source"],
             entrypoint=tuple(build.get("entrypoint", ("python", "-m", meta["name"].replace("-", "_") + ".serve"))),
             registry=_registry(build["registry"]),
         ),
         serving=_serving(serving),
         ci=_ci(ci, build["baseImage"]),
-        deploy=_deploy(data["deploy"], meta, serving.get("autoscaling", {}).get("minReplicas", 1),
-                       runtime_key(serving), bool(data.get("monitoring", {}).get("slos"))),
-        monitoring=_monitoring(data.get("monitoring", {})),
+        deploy=_deploy(data["deploy"], meta, serving["autoscaling"]["minReplicas"],
+                       runtime_key(raw["serving"]), bool(data["monitoring"].get("slos"))),
+        monitoring=_monitoring(data["monitoring"]),
         training=_training(data["training"], data) if "training" in data else None,
     )
 
 
 def _registry(registry: dict[str, Any]) -> Registry:
-    aws, gcp = registry.get("aws", {}), registry.get("gcp", {})
-    return Registry(registry.get("provider", "gitlab"), registry["image"], aws.get("region", ""),
+    aws, gcp = registry.get("aws", {}), registry.get("gcp", {})  # only with provider ecr / gar
+    return Registry(registry["provider"], registry["image"], aws.get("region", ""),
                     aws.get("roleArn", ""), gcp.get("workloadIdentityProvider", ""), gcp.get("serviceAccount", ""))
 
 
 def _serving(serving: dict[str, Any]) -> Serving:
-    res = serving.get("resources", {})
-    scaling = serving.get("autoscaling", {})
-    cpu, memory = res.get("cpu", "500m"), res.get("memory", "1Gi")
-    scheduling = serving.get("scheduling", {})
+    res = serving["resources"]
+    scaling = serving["autoscaling"]
+    cpu, memory = res["cpu"], res["memory"]
+    scheduling = serving["scheduling"]
     logging = serving.get("payloadLogging")
     return Serving(
-        runtime=serving.get("runtime", "kserve"),
-        deployment_mode=serving.get("deploymentMode", "serverless") if serving.get("runtime", "kserve") == "kserve"
-        else "",
-        port=serving.get("port", 8080),
-        health_path=serving.get("healthPath", "/healthz"),
-        resources=Resources(cpu, memory, res.get("cpuLimit", cpu), res.get("memoryLimit", memory), res.get("gpu", 0)),
-        autoscaling=Autoscaling(scaling.get("minReplicas", 1), scaling.get("maxReplicas", 3),
-                                scaling.get("metric", "concurrency"), scaling.get("target", 10)),
-        scheduling=Scheduling(scheduling.get("cloud", "any"), scheduling.get("gpuType", ""),
-                              scheduling.get("spot", False),
+        runtime=serving["runtime"],
+        deployment_mode=serving["deploymentMode"] if serving["runtime"] == "kserve" else "",
+        port=serving["port"],
+        health_path=serving["healthPath"],
+        resources=Resources(cpu, memory, res.get("cpuLimit", cpu), res.get("memoryLimit", memory), res["gpu"]),
+        autoscaling=Autoscaling(scaling["minReplicas"], scaling["maxReplicas"], scaling["metric"], scaling["target"]),
+        scheduling=Scheduling(scheduling["cloud"], scheduling.get("gpuType", ""), scheduling["spot"],
                               tuple(sorted((str(k), str(v)) for k, v in scheduling.get("nodeSelector", {}).items()))),
         payload_logging=None if logging is None else PayloadLogging(logging["bootstrapServers"], logging["topic"],
-                                                                    logging.get("mode", "all")),
+                                                                    logging["mode"]),
     )
 
 
 def _ci(ci: dict[str, Any], base_image: str) -> CI:
-    tests = ci.get("tests", {})
+    tests = ci.get("tests", {})  # no defaults: each test absent is a job not rendered
     gate = tests.get("modelValidation")
-    security = ci.get("security", {})
-    jenkins = ci.get("jenkins", {})
-    credentials = jenkins.get("credentials", {})
+    security = ci["security"]
+    jenkins = ci["jenkins"]
+    credentials = jenkins["credentials"]
     return CI(
         targets=tuple(t for t in ("gitlab", "jenkins") if t in ci["targets"]),
         image=ci.get("image", base_image),
-        default_branch=ci.get("defaultBranch", "main"),
+        default_branch=ci["defaultBranch"],
         mlopsgen_package=ci.get("mlopsgenPackage", f"mlopsgen=={__version__}"),
         tests=Tests(
             lint=tests.get("lint"),
@@ -129,76 +147,76 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             data_validation=tests.get("dataValidation"),
             model_validation=None if gate is None else ModelValidation(
                 command=gate["command"],
-                metrics_file=gate.get("metricsFile", "metrics.json"),
+                metrics_file=gate["metricsFile"],
                 thresholds=_thresholds(gate["thresholds"]),
             ),
         ),
         security=Security(
-            sast=security.get("sast", True),
-            dependency_scan=security.get("dependencyScan", True),
-            secret_detection=security.get("secretDetection", True),
-            container_scan=security.get("containerScan", True),
-            sbom=security.get("sbom", True),
-            fail_on=security.get("failOn", "high"),
+            sast=security["sast"],
+            dependency_scan=security["dependencyScan"],
+            secret_detection=security["secretDetection"],
+            container_scan=security["containerScan"],
+            sbom=security["sbom"],
+            fail_on=security["failOn"],
         ),
-        jenkins=JenkinsSettings(jenkins.get("agentLabel", "linux"), credentials.get("registry", "registry-push"),
-                                credentials.get("gitops", "gitops-push"), credentials.get("mlflow", "mlflow-token"),
-                                credentials.get("gitlab", "gitlab-api-token")),
+        jenkins=JenkinsSettings(jenkins["agentLabel"], credentials["registry"], credentials["gitops"],
+                                credentials["mlflow"], credentials["gitlab"]),
     )
 
 
 def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int, runtime: str, has_slos: bool) -> Deploy:
-    argocd = deploy.get("argocd", {})
-    server = argocd.get("server", "https://kubernetes.default.svc")
-    rollback = deploy.get("rollback", {})
+    argocd = deploy["argocd"]
+    server = argocd["server"]
+    rollback = deploy["rollback"]
     raw_envs = deploy["environments"]
     envs = []
-    case = deploy.get("case", "new-capability")
+    case = deploy["case"]
     for i, env in enumerate(raw_envs):
         production = env.get("production", i == len(raw_envs) - 1)
-        strategy = effective_strategy(env, case, production, has_slos, runtime)
-        steps = strategy.get("steps", DEFAULT_CANARY_STEPS) if strategy["type"] == "canary" else ()
+        # a strategy normalise chose has none of the schema's strategy defaults filled in: add them
+        strategy = {**_strategy_defaults(), **effective_strategy(env, case, production, has_slos, runtime)}
+        steps = strategy["steps"] if strategy["type"] == "canary" else ()
         envs.append(Environment(
             name=env["name"],
             namespace=env.get("namespace", f"{meta['name']}-{env['name']}"),
             cluster=env.get("cluster", server),
-            approval=env.get("approval", "auto"),
+            approval=env["approval"],
             production=production,
             replicas=env.get("replicas", min_replicas),
             strategy=strategy["type"],
             steps=tuple(CanaryStep(s["weight"], s.get("pause")) for s in steps),
-            duration=strategy.get("duration", DEFAULT_OBSERVATION),
+            duration=strategy["duration"],
         ))
     gitops = deploy["gitops"]
     return Deploy(
-        gitops=GitOps(gitops["repo"], gitops.get("path", "deploy"), gitops.get("branch", "main")),
-        argocd=ArgoCD(argocd.get("project", f"{meta['team']}-models"), argocd.get("namespace", "argocd"), server),
+        gitops=GitOps(gitops["repo"], gitops["path"], gitops["branch"]),
+        argocd=ArgoCD(argocd.get("project", f"{meta['team']}-models"), argocd["namespace"], server),
         environments=tuple(envs),
-        automatic_rollback=rollback.get("automatic", True),
-        manual_rollback=rollback.get("manual", True),
+        automatic_rollback=rollback["automatic"],
+        manual_rollback=rollback["manual"],
         case=case,
     )
 
 
 def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
-    prometheus = monitoring.get("prometheus", {})
-    selector = prometheus.get("ruleSelector", {"release": "kube-prometheus-stack"})
+    prometheus = monitoring["prometheus"]
+    selector = prometheus["ruleSelector"]
     return Monitoring(
-        prometheus_url=prometheus.get("url", "http://prometheus-operated.monitoring.svc:9090"),
+        prometheus_url=prometheus["url"],
         rule_selector=tuple(sorted((str(k), str(v)) for k, v in selector.items())),
         slos=tuple(SLO(
             name=slo_name(slo),
             signal=slo["signal"],
             percentile=slo.get("percentile"),
             threshold=slo["threshold"],
-            window=slo.get("window", "5m"),
-            for_=slo.get("for", "5m"),
-            severity=slo.get("severity", "warning"),
+            window=slo["window"],
+            for_=slo["for"],
+            severity=slo["severity"],
             runbook=slo.get("runbook", ""),
             operator=slo.get("operator", "below" if slo["signal"] in BREACH_BELOW else "above"),
             query=slo.get("query", ""),
         ) for slo in monitoring.get("slos", ())),
-        dashboard=monitoring.get("dashboard", True),
+        dashboard=monitoring["dashboard"],
     )
 
 
@@ -212,13 +230,13 @@ def _training(training: dict[str, Any], data: dict[str, Any]) -> Training:
     trigger = triggers.get("data")
     kafka = trigger.get("kafka") if trigger else None
     checks = training["dataChecks"]
-    outliers = checks.get("outliers", {})
+    outliers = checks["outliers"]
     drift = checks.get("drift")
     evaluation = training["evaluation"]
     champion = evaluation["champion"]
     registry = training["registry"]
-    aliases = registry.get("aliases", {})
-    resources = training.get("resources", {})
+    aliases = registry["aliases"]
+    resources = training["resources"]
     return Training(
         orchestrator=training.get("orchestrator", data["ci"]["targets"][0]),
         triggers=TrainingTriggers(
@@ -233,32 +251,29 @@ def _training(training: dict[str, Any], data: dict[str, Any]) -> Training:
         command=training["command"],
         output_uri=training["outputUri"],
         image=training.get("image", data["ci"].get("image", data["build"]["baseImage"])),
-        cpu=resources.get("cpu", "2"),
-        memory=resources.get("memory", "8Gi"),
-        gpu=resources.get("gpu", 0),
-        timeout=training.get("timeout", "3h"),
+        cpu=resources["cpu"],
+        memory=resources["memory"],
+        gpu=resources["gpu"],
+        timeout=training["timeout"],
         data_checks=DataChecks(
             path=checks["path"],
-            format=checks.get("format", "csv"),
-            min_rows=checks.get("minRows", 1),
-            max_missing=checks.get("maxMissing", 0.05),
-            columns=tuple(ColumnCheck(column, spec["type"], spec.get("maxMissing", checks.get("maxMissing", 0.05)),
+            format=checks["format"],
+            min_rows=checks["minRows"],
+            max_missing=checks["maxMissing"],
+            columns=tuple(ColumnCheck(column, spec["type"], spec.get("maxMissing", checks["maxMissing"]),
                                       spec.get("min"), spec.get("max"), tuple(spec.get("allowed", ())))
                           for column, spec in sorted(checks.get("columns", {}).items())),
-            outlier_z=outliers.get("zScore", 6),
-            max_outlier_fraction=outliers.get("maxFraction", 0.01),
-            drift=None if drift is None else DriftCheck(drift["reference"], drift.get("maxPsi", 0.2),
-                                                        drift.get("bins", 10)),
+            outlier_z=outliers["zScore"],
+            max_outlier_fraction=outliers["maxFraction"],
+            drift=None if drift is None else DriftCheck(drift["reference"], drift["maxPsi"], drift["bins"]),
         ),
         evaluation=Evaluation(
             command=evaluation["command"],
             thresholds=_thresholds(evaluation["thresholds"]),
-            champion=Champion(champion["metric"], champion.get("direction", "maximize"),
-                              champion.get("minImprovement", 0)),
+            champion=Champion(champion["metric"], champion["direction"], champion["minImprovement"]),
         ),
-        registry=ModelRegistry(registry.get("provider", "mlflow"), registry["trackingUri"],
-                               registry.get("modelName", name), aliases.get("challenger", "challenger"),
-                               aliases.get("champion", "champion")),
-        airflow_namespace=training.get("airflow", {}).get("namespace", f"{name}-training"),
-        dags_folder=training.get("airflow", {}).get("dagsFolder", "airflow/dags"),
+        registry=ModelRegistry(registry["provider"], registry["trackingUri"], registry.get("modelName", name),
+                               aliases["challenger"], aliases["champion"]),
+        airflow_namespace=training["airflow"].get("namespace", f"{name}-training"),
+        dags_folder=training["airflow"]["dagsFolder"],
     )

@@ -1,17 +1,19 @@
 """Validate a loaded spec against schemas/mlops.schema.json, with every problem located.
 
 check_schema also hands the rules (generator/spec/rules.py) a copy of the spec with each rejected value
-blanked, so that schema and rule problems are reported together, at once, each with its position,
-spec path and a hint.
+replaced by one the schema accepts, and the paths replaced, so that schema and rule problems are
+reported together, at once, each with its position, spec path and a hint. Rules the schema states as
+if/then carry their message, hint and rule name in the schema (`errorMessage`, which editors show
+too, `x-hint`, `x-rule`).
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
@@ -75,60 +77,101 @@ def _validator() -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(spec_schema())
 
 
-class _Unreadable:
-    """Stands in for a value the schema rejected, so that no rule reads it: it is no str, number,
-    list or mapping, and every type guard in the rules skips it."""
+@dataclass(frozen=True)
+class Readable:
+    """The spec's data with every value the schema rejected replaced by one it accepts, so that it
+    normalises and the rules can check everything else in the same run; `unreadable` holds the
+    paths replaced, which the rules must not read."""
 
-    def __repr__(self) -> str:
-        return "UNREADABLE"
+    data: dict[str, Any]
+    unreadable: frozenset[PathKey] = frozenset()
 
 
-UNREADABLE: Final = _Unreadable()
-
-
-def check_schema(spec: LoadedSpec) -> tuple[list[Problem], LoadedSpec]:
-    """Every schema problem, and the spec with each value the schema rejected replaced by UNREADABLE,
-    so that the rules can still check everything else in the same run."""
+def check_schema(spec: LoadedSpec) -> tuple[list[Problem], Readable | None]:
+    """Every schema problem, and the spec made schema-valid for the rules (None when it cannot be)."""
     errors = list(_validator().iter_errors(spec.data))
     if not errors:
-        return [], spec
+        return [], Readable(spec.data)
     problems = _unique([p for error in errors for p in _explain(spec, error)])
-    data = copy.deepcopy(spec.data)
-    for error in errors:
-        _blank(data, error)
-    return problems, dataclasses.replace(spec, data=data)
+    return problems, _repair(spec.data, errors)
 
 
-def _blank(data: Any, error: ValidationError) -> None:
+REPAIR_ROUNDS = 4  # a stand-in may break a rule that held before (an if/then); a few rounds settle it
+_ABSENT: Final = object()
+
+
+def _repair(data: Any, errors: list[ValidationError]) -> Readable | None:
+    """Each rejected value replaced by the field's default or first example (or deleted, where the
+    field is optional), until the schema accepts the spec."""
+    data = copy.deepcopy(data)
+    unreadable: set[PathKey] = set()
+    for _ in range(REPAIR_ROUNDS):
+        if not all(_mend(data, error, unreadable) for error in errors):
+            return None
+        errors = list(_validator().iter_errors(data))
+        if not errors:
+            return Readable(data, frozenset(unreadable))
+    return None
+
+
+def _mend(data: Any, error: ValidationError, unreadable: set[PathKey]) -> bool:
     path: PathKey = tuple(error.absolute_path)
     kind = str(error.validator)
-    if error.context:
-        for inner in error.context:
-            _blank(data, inner)
-        return
-    if kind == "required":  # nothing there to blank; the rules read a missing field as absent
-        return
-    parent = _at(data, path)
-    if kind == "additionalProperties" and isinstance(parent, dict):
+    target = _at(data, path)
+    if kind == "required" and isinstance(target, dict):
+        missing = str(error.message).split("'")[1] if "'" in str(error.message) else ""
+        return missing in target or _replace(data, (*path, missing), unreadable)
+    if kind == "additionalProperties" and isinstance(target, dict):
         allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        for extra in set(parent) - set(allowed):
-            parent[extra] = UNREADABLE
-        return
-    if isinstance(parent, dict) and isinstance(error.instance, str):  # propertyNames: a key is wrong
-        if error.instance in parent:
-            parent[error.instance] = UNREADABLE
-        return
-    if not path:
-        return  # the root stays: the loader made sure it is a mapping
-    container = _at(data, path[:-1])
-    if _holds(container, path[-1]):
-        container[path[-1]] = UNREADABLE
+        extras = [(*path, extra) for extra in target if extra not in allowed]
+        return all(_delete(data, extra, unreadable) for extra in extras)
+    if isinstance(target, dict) and isinstance(error.instance, str) and error.instance in target:
+        return _delete(data, (*path, error.instance), unreadable)  # propertyNames: a key is wrong
+    if kind in ("None", "not") and error.validator_value in (None, {}):  # a field not allowed here
+        return _delete(data, path, unreadable)
+    return _replace(data, path, unreadable)
+
+
+def _replace(data: Any, path: PathKey, unreadable: set[PathKey]) -> bool:
+    field = _field_schema(path)
+    stand_in = field.get("default", (field.get("examples") or [_ABSENT])[0]) if field else _ABSENT
+    parent: Any = _at(data, path[:-1]) if path else _ABSENT
+    if stand_in is _ABSENT:
+        return _delete(data, path, unreadable)
+    last: Any = path[-1] if path else None
+    if not (isinstance(parent, dict) or (isinstance(parent, list) and _holds(parent, last))):
+        return False
+    parent[last] = copy.deepcopy(stand_in)
+    unreadable.add(path)
+    return True
+
+
+def _delete(data: Any, path: PathKey, unreadable: set[PathKey]) -> bool:
+    parent = _at(data, path[:-1]) if path else _ABSENT
+    if not isinstance(parent, dict):
+        return False  # a list item: deleting it would shift every later index off its position
+    parent.pop(path[-1], None)
+    unreadable.add(path)
+    return True
+
+
+def _field_schema(path: PathKey) -> dict[str, Any] | None:
+    """The schema of the field at an instance path, following properties, items and maps."""
+    node: Any = spec_schema()
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        if isinstance(part, int):
+            node = node.get("items")
+        else:
+            node = node.get("properties", {}).get(part, node.get("additionalProperties"))
+    return node if isinstance(node, dict) else None
 
 
 def _at(data: Any, path: PathKey) -> Any:
     for part in path:
         if not _holds(data, part):
-            return UNREADABLE
+            return _ABSENT
         data = data[part]
     return data
 
@@ -161,6 +204,11 @@ def _explain(spec: LoadedSpec, error: ValidationError) -> Iterator[Problem]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
 
+    if "errorMessage" in schema:  # a rule stated in the schema (if/then), worded in it
+        forbidden = kind == "not" and error.validator_value == {}
+        yield problem_at(spec, path, str(schema["errorMessage"]), str(schema.get("x-hint", "")),
+                         str(schema.get("x-rule", kind)), key=forbidden)
+        return
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
         for extra in sorted(set(value) - set(allowed)):
