@@ -22,6 +22,7 @@ INTEGRATIONS = "generator/integrations/"
 ALLOWED = {
     "gitlab": ("generator/integrations/gitlab.py",),
     "jenkinsapi": ("generator/integrations/jenkins.py",),
+    "cookiecutter": ("generator/integrations/cookiecutter.py",),
     "requests": (INTEGRATIONS,),
 }
 DYNAMIC_IMPORTERS = ("import_module", "import_for")  # importlib.import_module, generator.packages.import_for
