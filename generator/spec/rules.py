@@ -2,8 +2,8 @@
 
 Rules the schema can state (steps only with canary, duration only with shadow and blueGreen,
 Airflow settings only with the airflow orchestrator, ...) are if/then in schemas/mlops.schema.json,
-so editors flag them too. What is left compares values (weights, bounds, names) or reads the
-runtime registry through generator/spec/strategies.py.
+so editors flag them too. What is left compares values (weights, bounds, names), reads the
+runtime registry through generator/spec/strategies.py, or is a runtime's own rule (its `problems`).
 
 The rules run in the same pass as the schema. On a spec the schema rejected, they read a model
 normalised from stand-ins for the rejected values (validation.Readable); the Locator says which
@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from generator.errors import Problem
 from generator.model import SLO, Environment, Spec, Training
+from generator.runtimes import runtime_named
 from generator.spec.loader import Locator, PathKey
 from generator.spec.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME
 
@@ -103,6 +104,10 @@ def _steps(where: Locator, at: PathKey, env: Environment) -> Iterator[Problem]:
 
 def _serving(spec: Spec, where: Locator) -> Iterator[Problem]:
     runtime = _runtime(spec, where)
+    if runtime is not None:  # the runtime's own rules (generator/runtimes/), on what the schema accepted
+        for found in runtime_named(runtime).problems(spec):
+            if where.readable(found.path):
+                yield where.problem(found.path, found.message, found.hint, found.code, key=found.key)
     low = ("serving", "autoscaling", "minReplicas")
     if runtime is not None and runtime != "kserve-serverless" and where.readable(low) \
             and spec.serving.autoscaling.min_replicas == 0:
