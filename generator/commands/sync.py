@@ -23,7 +23,6 @@ from generator.deliver.schedules import (
 from generator.deliver.sync import Destination, SpecFile, SyncOptions, sync
 from generator.deliver.writer import change_diff
 from generator.errors import EXIT_OK, UserError
-from generator.integrations.gitlab import GitLabRepository
 from generator.integrations.remote import GitLabAccess, checked_out_blob, open_gitlab, open_local
 from generator.model import Spec
 from generator.render.engine import build
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         message = access.scrub(str(exc)) if access else str(exc)
         raise UserError(message, "nothing was committed to that repository; run the sync again") from None
     schedule = None
-    if access is not None and isinstance(model_repo, GitLabRepository) and manages_schedule(result.spec):
+    if access is not None and isinstance(model_repo, ScheduleStore) and manages_schedule(result.spec):
         schedule = _sync_schedule(model_repo, result.spec, branch, args, access, outcomes[0])
     if args.format == "json":
         emit_json({"outcomes": [{**o.to_json(), **({"diff": _diff(o)} if args.diff else {})} for o in outcomes],

@@ -15,10 +15,11 @@ A sync to another branch does not move the schedule there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from generator.deliver.backends import BackendError
 from generator.model import Spec
+from generator.render.targets.ci import CI_TARGETS
 
 TIMEZONE = "UTC"  # the spec's cron is UTC
 BRANCH_PREFIX = "refs/heads/"
@@ -29,13 +30,9 @@ def schedule_description(model_name: str) -> str:
 
 
 def manages_schedule(spec: Spec) -> bool:
-    """Whether a GitLab sync looks at pipeline schedules for this spec at all: whenever the
-    repository has a GitLab CI pipeline. A schedule left over after the training section went
-    away, or moved to Jenkins or Airflow, would still start that pipeline every week, and on the
-    default branch that is the delivery pipeline; so it is looked for, and removed. Without
-    GitLab CI a schedule starts nothing, and no schedule request is made."""
-    training = spec.training
-    return "gitlab" in spec.ci.targets or (training is not None and training.orchestrator == "gitlab")
+    """Whether a sync through the CI host looks at pipeline schedules for this spec at all: when a
+    CI target says so (CITarget.manages_schedules)."""
+    return any(target.manages_schedules(spec) for target in CI_TARGETS)
 
 
 @dataclass(frozen=True)
@@ -79,11 +76,9 @@ def branch_name(ref: str) -> str:
 
 
 def wanted_schedule(spec: Spec, branch: str) -> WantedSchedule | None:
-    """The schedule the spec asks for on branch; None when it asks for none on GitLab."""
-    training = spec.training
-    if training is None or training.orchestrator != "gitlab" or not training.triggers.schedule:
-        return None
-    return WantedSchedule(schedule_description(spec.metadata.name), branch, training.triggers.schedule)
+    """The schedule the spec asks for on branch; None when no CI target asks the host for one."""
+    cron = next((cron for target in CI_TARGETS if (cron := target.retraining_schedule(spec))), None)
+    return None if cron is None else WantedSchedule(schedule_description(spec.metadata.name), branch, cron)
 
 
 class ScheduleForbidden(BackendError):
@@ -94,8 +89,9 @@ class ScheduleForbidden(BackendError):
         self.status = status  # 403, or 400 when GitLab's save service refused the ref
 
 
+@runtime_checkable
 class ScheduleStore(Protocol):
-    """A project's pipeline schedules (the GitLab backend)."""
+    """A project's pipeline schedules: a repository whose host keeps them (the GitLab backend)."""
 
     @property
     def name(self) -> str: ...

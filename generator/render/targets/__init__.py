@@ -1,6 +1,8 @@
-"""Targets are plugins: each turns the spec into planned artifacts from its own blueprints.
-
-Adding a target means one module here, its blueprints, and one line in TARGETS.
+"""Targets turn the spec into planned artifacts from their own blueprints: the CI targets (a plugin
+kind with its own protocol and registry, ci.py), the GitOps manifests (whose serving objects come
+from the runtime plugins, generator/runtimes), the image build, the release script and the Airflow
+DAG. Adding a CI target: see ci.py; another kind of output: one module here and one entry in
+all_targets.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class Target(Protocol):
 
 
 def all_targets() -> tuple[Target, ...]:
-    from generator.render.targets import airflow, docker, gitlab, gitops, jenkins, release_script
+    """The CI targets (their own registry, generator/render/targets/ci.py) and the other outputs."""
+    from generator.render.targets import airflow, docker, gitops, release_script
+    from generator.render.targets.ci import CI_TARGETS
 
-    return (gitlab.GitLabCI(), jenkins.Jenkins(), release_script.ReleaseScript(), docker.Docker(),
-            gitops.ArgoCDGitOps(), airflow.Airflow())
+    return (*CI_TARGETS, release_script.ReleaseScript(), docker.Docker(), gitops.ArgoCDGitOps(), airflow.Airflow())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from generator.artifacts import PlannedArtifact, Syntax
+from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
 from generator.model import Spec, Training
 from generator.render.targets import steps
+from generator.render.targets.gitlab_diagram import pipeline_diagram
 from generator.render.targets.names import UniqueNames
 from generator.render.targets.registries import registry_login
 from generator.render.targets.shell import Arg, Authored, Fragment, Line, command
@@ -165,6 +166,28 @@ def gitlab_names(deploys: list[DeployStage], scans: list[SourceScan]) -> GitLabN
 @dataclass(frozen=True)
 class GitLabCI:
     name: str = "gitlab"
+    pipeline_file: str = ".gitlab-ci.yml"
+    syntaxes: tuple[Syntax, ...] = (Syntax.GITLAB_CI,)
+    host_lint: str = "GitLab's CI lint"
+
+    def pipeline_diagram(self, files: list[RenderedFile]) -> str | None:
+        rendered = next((f for f in files if f.path == self.pipeline_file), None)
+        return None if rendered is None else pipeline_diagram(rendered.content)
+
+    def manages_schedules(self, spec: Spec) -> bool:
+        """GitLab starts scheduled pipelines from pipeline schedules (project settings), so a sync
+        looks at them whenever the repository has a GitLab CI pipeline. A schedule left over after
+        the training section went away, or moved to Jenkins or Airflow, would still start that
+        pipeline every week, and on the default branch that is the delivery pipeline; so it is
+        looked for, and removed. Without GitLab CI a schedule starts nothing: no request is made."""
+        training = spec.training
+        return self.name in spec.ci.targets or (training is not None and training.orchestrator == self.name)
+
+    def retraining_schedule(self, spec: Spec) -> str | None:
+        training = spec.training
+        if training is None or training.orchestrator != self.name:
+            return None
+        return training.triggers.schedule or None
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
         if "gitlab" not in spec.ci.targets:
@@ -191,7 +214,7 @@ class GitLabCI:
                    "scan_severity": steps.scan_severity(spec),
                    # where a retraining run writes its model: the run's own directory under training.outputUri
                    "retrain_output_uri": f"{spec.training.output_uri}/$CI_PIPELINE_ID" if spec.training else ""}
-        return [PlannedArtifact(".gitlab-ci.yml", "gitlab/gitlab-ci.yml.j2", Syntax.GITLAB_CI, "ci", context)]
+        return [PlannedArtifact(self.pipeline_file, "gitlab/gitlab-ci.yml.j2", Syntax.GITLAB_CI, "ci", context)]
 
 
 def start_in(seconds: int) -> str:

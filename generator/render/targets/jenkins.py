@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.artifacts import PlannedArtifact, Syntax
+from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
 from generator.model import Spec
 from generator.render.targets import steps
 from generator.render.targets.names import UniqueNames
@@ -166,6 +166,18 @@ def jenkins_deploy(spec: Spec, deploy: DeployStage, stage: str) -> JenkinsDeploy
 @dataclass(frozen=True)
 class Jenkins:
     name: str = "jenkins"
+    pipeline_file: str = "Jenkinsfile"
+    syntaxes: tuple[Syntax, ...] = (Syntax.JENKINSFILE,)
+    host_lint: str = ""  # Jenkins' declarative linter runs in `mlopsgen jenkins apply`, not around a commit
+
+    def pipeline_diagram(self, files: list[RenderedFile]) -> str | None:
+        return None
+
+    def manages_schedules(self, spec: Spec) -> bool:
+        return False  # the retraining cron is the Jenkinsfile's own trigger
+
+    def retraining_schedule(self, spec: Spec) -> str | None:
+        return None
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
         if "jenkins" not in spec.ci.targets:
@@ -176,7 +188,7 @@ class Jenkins:
         context = {"deploys": [jenkins_deploy(spec, d, name) for d, name in zip(deploys, deploy_names, strict=True)],
                    "stages": stages, "scans": scans, "registry_login": registry_login(spec),
                    "steps": jenkins_steps(spec), "scan_severity": steps.scan_severity(spec)}
-        planned = [PlannedArtifact("Jenkinsfile", "jenkins/Jenkinsfile.j2", Syntax.JENKINSFILE, "ci", context)]
+        planned = [PlannedArtifact(self.pipeline_file, "jenkins/Jenkinsfile.j2", Syntax.JENKINSFILE, "ci", context)]
         if spec.training is not None and spec.training.orchestrator == "jenkins":
             planned.append(PlannedArtifact(RETRAIN_SCRIPT_PATH, "jenkins/Jenkinsfile.retrain.j2", Syntax.JENKINSFILE,
                                            "training", retrain_context(spec)))
