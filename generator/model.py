@@ -85,11 +85,7 @@ class Serving:
     autoscaling: Autoscaling
     scheduling: Scheduling
     payload_logging: PayloadLogging | None
-
-    @property
-    def runtime_key(self) -> str:
-        """The runtime plugin: kserve-serverless, kserve-raw, seldon or bentoml."""
-        return f"kserve-{self.deployment_mode}" if self.runtime == "kserve" else self.runtime
+    runtime_key: str  # the runtime plugin's registry key (generator/runtimes): runtime and deployment mode
 
 
 @dataclass(frozen=True)

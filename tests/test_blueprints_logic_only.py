@@ -1,10 +1,12 @@
-"""The CI blueprints hold loops and conditionals only (issue 11, point 5).
+"""Blueprints hold loops and conditionals only (issue 11, point 5).
 
 Shell steps, names and suffixes are built in Python as typed values (generator/render/targets/
-shell.py, steps.py, gitlab.py, jenkins.py) and reach the blueprints quoted by construction; a
+shell.py, steps.py, gitlab.py, jenkins.py, gitops_names.py, the runtimes) and reach the blueprints
+quoted by construction; a
 blueprint that joins strings (`~`), builds lists (`{% set xs = xs + [...] %}`), computes numbers or
 re-decides which registries use OIDC has taken that job back, so these checks read every tag of
-blueprints/gitlab and blueprints/jenkins with Jinja's own lexer.
+the blueprints mlopsgen renders itself with Jinja's own lexer (blueprints/cookiecutter is a
+cookiecutter template, rendered by cookiecutter).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from generator.render.targets.shell import Arg, Authored, Command, Fragment, com
 from generator.render.targets.steps import in_venv
 
 REPO = Path(__file__).resolve().parent.parent
-CI_BLUEPRINTS = sorted(p for kind in ("gitlab", "jenkins") for p in (REPO / "blueprints" / kind).glob("*.j2"))
+CI_BLUEPRINTS = sorted(p for kind in ("gitlab", "jenkins", "gitops", "airflow", "docker", "scripts")
+                       for p in (REPO / "blueprints" / kind).rglob("*.j2"))
 
 # token types of Jinja's lexer that compute rather than choose or repeat
 COMPUTING = {"tilde": "`~` (string building)", "add": "`+`", "sub": "`-`", "mul": "`*`", "div": "`/`",

@@ -12,6 +12,7 @@ from pathlib import Path
 from generator import __version__
 from generator.cli.completion import SHELLS
 from generator.cli.parser import Parser
+from generator.runtimes import able, labels, spec_names
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -103,12 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="scaffold a model repository: spec, model, tests and rendered pipelines "
                        "(with cookiecutter)",
                        examples=("mlopsgen init",
-                                 "mlopsgen init --no-input name=fraud-detector team=risk runtime=kserve ci=gitlab",
+                                 f"mlopsgen init --no-input name=fraud-detector team=risk runtime={spec_names()[0]} "
+                                 "ci=gitlab",
                                  "mlopsgen init --no-input -o ~/src name=churn-predictor framework=xgboost "
                                  "ci=jenkins strategy=canary"))
     p.add_argument("answers", nargs="*", metavar="KEY=VALUE",
                    help="answers to the template's questions: name, team, description, framework, runtime "
-                   "(kserve|seldon|bentoml), ci (gitlab|jenkins|both), case, strategy, registry_provider "
+                   f"({'|'.join(spec_names())}), ci (gitlab|jenkins|both), case, strategy, registry_provider "
                    "(gitlab|oci), image, gitops_repo")
     p.add_argument("--no-input", action="store_true", help="do not prompt: take KEY=VALUE answers and the defaults")
     p.add_argument("-o", "--output-dir", type=Path, default=Path("."), metavar="DIR",
@@ -128,9 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-tag", required=True, metavar="TAG")
     p.add_argument("--traffic", type=int, default=100, metavar="PERCENT",
                    help="share of traffic for the new version: below 100 a canary, 0 a blue-green preview "
-                   "(kserve serverless) (default 100)")
+                   f"({labels(able('preview'))}) (default 100)")
     p.add_argument("--shadow", action="store_true",
-                   help="mirror traffic to the new version without serving its answers (seldon)")
+                   help=f"mirror traffic to the new version without serving its answers ({labels(able('shadow'))})")
     _add_release_location(p)
     _add_format(p)
 

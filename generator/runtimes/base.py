@@ -113,6 +113,11 @@ class ServingRuntime(Protocol):
         ...
 
     @property
+    def selection(self) -> str:
+        """How a spec selects it, for hints: "serving.runtime: bentoml"."""
+        ...
+
+    @property
     def capabilities(self) -> Capabilities: ...
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
 from generator.model import Environment, Spec
+from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
     RELEASE_FILE,
     Capabilities,
@@ -44,6 +45,7 @@ class BentoML:
     spec_name: str = "bentoml"
     mode: str | None = None
     label: str = "bentoml"
+    selection: str = "serving.runtime: bentoml"
     capabilities: Capabilities = CAPABILITIES
 
     def release_patches(self, spec: Spec) -> list[ReleasePatch]:
@@ -58,7 +60,8 @@ class BentoML:
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         return [yaml_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving",
                               services=services(spec)),
-                yaml_artifact(f"{root}/base/hpa.yaml", "gitops/bentoml/hpa.yaml.j2", "serving.autoscaling")]
+                yaml_artifact(f"{root}/base/hpa.yaml", "gitops/bentoml/hpa.yaml.j2", "serving.autoscaling",
+                              metric=hpa_metric(spec.serving.autoscaling))]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
         hpa = PatchTarget("autoscaling", "v2", "HorizontalPodAutoscaler", spec.name)
@@ -74,7 +77,7 @@ class BentoML:
         return [Kind("argoproj.io", "Rollout"), Kind("", "Service"), Kind("autoscaling", "HorizontalPodAutoscaler")]
 
     def controller_objects(self, spec: Spec) -> list[ControllerObject]:
-        source = "argoproj/argo-rollouts rollout/replicaset.go"
+        source = "argoproj/argo-rollouts rollout/sync.go getNewReplicaSet"
         return [ControllerObject("apps/ReplicaSet", f"{spec.name}-<rollouts-pod-template-hash>", source,
                                  labels=((NAME_LABEL, spec.name), ("rollouts-pod-template-hash", "<hash>")))]
 

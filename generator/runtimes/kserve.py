@@ -1,18 +1,29 @@
 """KServe InferenceService, in Serverless (Knative) or RawDeployment mode.
 
-Upstream behaviour this module relies on (kserve/kserve unless said otherwise):
-- The predictor's objects are named `<isvc>-predictor`: pkg/constants/constants.go
-  (PredictorServiceName). In Serverless mode that is a Knative Service
-  (pkg/controller/v1beta1/inferenceservice/reconcilers/knative/ksvc_reconciler.go); in
-  RawDeployment mode a Deployment, a Service and an HPA of that name
-  (pkg/controller/v1beta1/inferenceservice/reconcilers/raw/, deployment/service/hpa reconcilers).
+Upstream behaviour this module relies on (kserve/kserve v0.20, knative/serving v1.23, paths in
+those repositories):
+- The predictor's objects are named `<isvc>-predictor`: kserve pkg/constants/constants.go
+  PredictorServiceName, called by pkg/controller/v1beta1/inferenceservice/components/predictor.go
+  buildPredictorResources. Serverless: a Knative Service of that name
+  (reconcilers/knative/ksvc_reconciler.go createKnativeService). Raw: a Deployment, a Service and an
+  HPA of that name (reconcilers/deployment/deployment_reconciler.go createRawDefaultDeployment,
+  reconcilers/service/service_reconciler.go createDefaultSvc, reconcilers/hpa/hpa_reconciler.go
+  createHPA, whose scaleTargetRef is that Deployment).
 - Every predictor pod carries `serving.kserve.io/inferenceservice: <isvc>` and `component:
-  predictor` (pkg/constants/constants.go InferenceServicePodLabelKey, KServiceComponentLabel).
-- canaryTrafficPercent becomes the Knative traffic split between the previous and the latest ready
-  revision (ksvc_reconciler.go); RawDeployment ignores it, so an Argo Rollout with workloadRef runs
-  canaries there (argo-rollouts rollout/replicaset.go scales the referenced Deployment down).
-- Knative's per-revision private Service exposes the queue-proxy's user-metric port
-  `http-usermetric` (knative/serving pkg/apis/serving/v1/revision_helpers.go,
+  predictor` (components/predictor.go buildObjectMeta; constants InferenceServicePodLabelKey,
+  KServiceComponentLabel); raw pods also `app: isvc.<isvc>-predictor`, the Deployment's and the
+  Service's selector (constants GetRawServiceLabel).
+- The raw Service's first port is named after the predictor container's first port, 80 to its
+  containerPort (service_reconciler.go createDefaultSvc).
+- canaryTrafficPercent P becomes the Knative traffic `latestRevision: P` and, below 100, the last
+  rolled-out revision `100 - P` tagged `prev` (ksvc_reconciler.go createKnativeService); with
+  serving.kserve.io/enable-tag-routing the latest revision is also tagged `latest`. RawDeployment
+  ignores it: an Argo Rollout with workloadRef runs canaries there (argo-rollouts
+  rollout/replicaset.go reconcileNewReplicaSet scales the referenced Deployment down progressively).
+- Knative revision `<ksvc>-00001` (knative pkg/reconciler/configuration/resources/revision.go
+  MakeRevision) gets a private Service `<rev>-private` with ports http 80, http-autometric 9090
+  (queue-proxy's metrics for the autoscaler) and http-usermetric 9091 (knative
+  pkg/reconciler/serverlessservice/resources/services.go MakePrivateService,
   pkg/reconciler/revision/resources/queue.go).
 - Scale to zero is Knative's; a RawDeployment HPA has minReplicas >= 1.
 """
@@ -44,7 +55,6 @@ from generator.runtimes.rollouts import OverlayPlace, RolloutPlan
 IMAGE = "/spec/predictor/containers/0/image"
 TRAFFIC = "/spec/predictor/canaryTrafficPercent"
 POD_LABEL = "serving.kserve.io/inferenceservice"
-CONSTANTS = "kserve/kserve pkg/constants/constants.go"
 
 SERVERLESS = Capabilities(
     # Knative splits traffic between revisions (canaryTrafficPercent); a 0 % revision with tag
@@ -72,6 +82,10 @@ class KServe:
     @property
     def label(self) -> str:
         return f"kserve in {self.mode} mode"
+
+    @property
+    def selection(self) -> str:
+        return f"serving.runtime: {self.spec_name} with deploymentMode: {self.mode}"
 
     @property
     def capabilities(self) -> Capabilities:
@@ -122,19 +136,25 @@ class KServe:
 
     def controller_objects(self, spec: Spec) -> list[ControllerObject]:
         labels = ((POD_LABEL, spec.name), ("component", "predictor"))
+        reconcilers = "kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/"
         if self.mode == "serverless":
+            revision = f"{predictor_name(spec)}-<generation>"
             return [ControllerObject("serving.knative.dev/Service", predictor_name(spec),
-                                     "kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/knative/"
-                                     "ksvc_reconciler.go", labels=labels),
-                    ControllerObject("Service", f"{predictor_name(spec)}-<revision>-private",
-                                     "knative/serving pkg/apis/serving/v1/revision_helpers.go",
-                                     ports=(("http", 80), ("http-usermetric", 9091)), labels=labels)]
-        raw = "kserve/kserve pkg/controller/v1beta1/inferenceservice/reconcilers/raw/"
-        return [ControllerObject("apps/Deployment", predictor_name(spec), raw + "raw_kube_reconciler.go",
-                                 labels=labels),
-                ControllerObject("Service", predictor_name(spec), raw + "service_reconciler.go", labels=labels),
+                                     reconcilers + "knative/ksvc_reconciler.go", labels=labels),
+                    ControllerObject("Service", f"{revision}-private",
+                                     "knative/serving pkg/reconciler/serverlessservice/resources/services.go",
+                                     ports=(("http", 80), ("http-autometric", 9090), ("http-usermetric", 9091)),
+                                     labels=(("networking.internal.knative.dev/serviceType", "Private"),)),
+                    ControllerObject("Pod", f"{revision}-deployment-<hash>",
+                                     "knative/serving pkg/reconciler/revision/resources/meta.go",
+                                     labels=(*labels, ("serving.knative.dev/revision", revision)))]
+        raw_labels = (*labels, ("app", f"isvc.{predictor_name(spec)}"))
+        return [ControllerObject("apps/Deployment", predictor_name(spec),
+                                 reconcilers + "deployment/deployment_reconciler.go", labels=raw_labels),
+                ControllerObject("Service", predictor_name(spec), reconcilers + "service/service_reconciler.go",
+                                 ports=(("<the container's first port name>", 80),), labels=raw_labels),
                 ControllerObject("autoscaling/HorizontalPodAutoscaler", predictor_name(spec),
-                                 raw + "hpa_reconciler.go")]
+                                 reconcilers + "hpa/hpa_reconciler.go")]
 
     def problems(self, spec: Spec) -> Iterator[RuleProblem]:
         return iter(())

@@ -1,15 +1,23 @@
 """Seldon Core v1 SeldonDeployment: a main and a candidate predictor with traffic weights and a
 shadow flag, each with an hpaSpec.
 
-Upstream behaviour this module relies on (SeldonIO/seldon-core, v1.17):
-- Each predictor becomes Deployments named `<sdep>-<predictor>-<component index>-<container>` and a
-  Service `<sdep>-<predictor>` with ports http 8000 and grpc 5001 on the executor
-  (operator/controllers/seldondeployment_controller.go, operator/constants/constants.go).
-- Pods carry `seldon-deployment-id: <sdep>` and the labels of componentSpecs' metadata (ours:
-  `app.kubernetes.io/name: <model>`) (operator/controllers/seldondeployment_controller.go).
-- The executor serves Prometheus metrics at /prometheus on the http port
-  (executor/api/rest/server.go); `traffic` and `shadow` of each predictor are realised by the
-  ingress (Istio / Ambassador) the operator configures (operator/controllers/ambassador.go, istio.go).
+Upstream behaviour this module relies on (SeldonIO/seldon-core v1.17.1):
+- Each componentSpec becomes a Deployment `<sdep>-<predictor>-<componentSpec index>-<container
+  names joined by '-'>` (`seldon-<md5>` past 63 characters): operator/apis/machinelearning.seldon.io/
+  v1/seldondeployment_types.go GetDeploymentName. Its pods carry `seldon-deployment-id: <sdep>`,
+  `app: <deployment>` and the componentSpec's own labels (ours: `app.kubernetes.io/name: <model>`);
+  the one holding the executor also `seldon-app: <sdep>-<predictor>`
+  (operator/controllers/seldondeployment_controller.go createDeploymentWithoutEngine,
+  seldondeployment_engine.go addEngineToDeployment).
+- Each predictor gets the entry Service `<sdep>-<predictor>`, ports http 8000 and grpc 5001 on the
+  executor, selecting `seldon-app` (seldondeployment_controller.go createPredictorService); there is
+  no Service for the SeldonDeployment as a whole.
+- The executor serves Prometheus metrics at /prometheus on its http port 8000
+  (seldondeployment_engine.go createExecutorContainer; executor/api/rest/server.go).
+- With Istio, non-shadow predictors become weighted routes (`weight = traffic`) of one
+  VirtualService `<sdep>` and a shadow predictor a `mirror`; with Ambassador, Mappings with
+  `weight` and `shadow: true` (seldondeployment_controller.go createIstioResources,
+  operator/controllers/ambassador/).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
 from generator.model import Environment, Spec
+from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
     RELEASE_FILE,
     Capabilities,
@@ -45,11 +54,23 @@ CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "shadow"}
 
 
 @dataclass(frozen=True)
+class Predictor:
+    """A predictor as first rendered: the main one serves everything; the candidate waits, scaled to
+    zero, for `promote` to give it an image, a share of the traffic or the shadow flag."""
+
+    name: str
+    replicas: int
+    traffic: int
+    main: bool = False  # the one with the hpaSpec
+
+
+@dataclass(frozen=True)
 class Seldon:
     key: str = "seldon"
     spec_name: str = "seldon"
     mode: str | None = None
     label: str = "seldon"
+    selection: str = "serving.runtime: seldon"
     capabilities: Capabilities = CAPABILITIES
 
     def _target(self, spec: Spec) -> PatchTarget:
@@ -73,8 +94,11 @@ class Seldon:
         return Scrape("seldon-deployment-id", "http", "/prometheus", "app.kubernetes.io/name")
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
+        scaling = spec.serving.autoscaling
+        predictors = (Predictor("main", scaling.min_replicas, 100, main=True), Predictor("candidate", 0, 0))
         return [yaml_artifact(f"{root}/base/seldondeployment.yaml", "gitops/seldon/seldondeployment.yaml.j2",
-                              "serving", image=image, placement=placement(spec))]
+                              "serving", image=image, placement=placement(spec), predictors=predictors,
+                              hpa_min_replicas=max(scaling.min_replicas, 1), metric=hpa_metric(scaling))]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
         hpa_min = "/spec/predictors/0/componentSpecs/0/hpaSpec/minReplicas"
@@ -91,8 +115,10 @@ class Seldon:
         return [Kind("machinelearning.seldon.io", "SeldonDeployment")]
 
     def controller_objects(self, spec: Spec) -> list[ControllerObject]:
-        labels = (("seldon-deployment-id", spec.name), ("app.kubernetes.io/name", spec.name))
-        return [ControllerObject("apps/Deployment", f"{spec.name}-{predictor}-0-model", CONTROLLER, labels=labels)
+        types = "SeldonIO/seldon-core operator/apis/machinelearning.seldon.io/v1/seldondeployment_types.go"
+        return [ControllerObject("apps/Deployment", f"{spec.name}-{predictor}-0-model", types,
+                                 labels=(("seldon-deployment-id", spec.name), ("app.kubernetes.io/name", spec.name),
+                                         ("seldon-app", f"{spec.name}-{predictor}")))
                 for predictor in ("main", "candidate")] + [
                 ControllerObject("Service", f"{spec.name}-{predictor}", CONTROLLER,
                                  ports=(("http", 8000), ("grpc", 5001)),

@@ -19,7 +19,8 @@ DERIVED_DEFAULTS: dict[str, str] = {
     "build.entrypoint": "python -m <metadata.name with '-' as '_'>.serve",
     "ci.image": "build.baseImage",
     "ci.mlopsgenPackage": "mlopsgen==<this mlopsgen version>",
-    "serving.deploymentMode": "serverless, with serving.runtime: kserve only (a schema default the if/else limits)",
+    "serving.deploymentMode": "the runtime's first mode, for a runtime with modes only (a schema default the "
+                              "if/else limits)",
     "serving.resources.cpuLimit": "serving.resources.cpu",
     "serving.resources.memoryLimit": "serving.resources.memory",
     "deploy.argocd.project": "<metadata.team>-models",

@@ -48,6 +48,7 @@ from generator.model import (
     Training,
     TrainingTriggers,
 )
+from generator.runtimes import modes
 from generator.spec.defaults import schema_default, with_defaults
 from generator.spec.strategies import effective_strategy, runtime_key
 from generator.spec.validation import spec_schema
@@ -118,7 +119,8 @@ def _serving(serving: dict[str, Any]) -> Serving:
     logging = serving.get("payloadLogging")
     return Serving(
         runtime=serving["runtime"],
-        deployment_mode=serving["deploymentMode"] if serving["runtime"] == "kserve" else "",
+        deployment_mode=serving["deploymentMode"] if modes(serving["runtime"]) else "",
+        runtime_key=runtime_key(serving),
         port=serving["port"],
         health_path=serving["healthPath"],
         resources=Resources(cpu, memory, res.get("cpuLimit", cpu), res.get("memoryLimit", memory), res["gpu"]),
@@ -134,10 +136,10 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
     tests = ci.get("tests", {})  # no defaults: each test absent is a job not rendered
     gate = tests.get("modelValidation")
     security = ci["security"]
-    jenkins = ci["jenkins"]
-    credentials = jenkins["credentials"]
+    agent = ci["jenkins"]
+    credentials = agent["credentials"]
     return CI(
-        targets=tuple(t for t in ("gitlab", "jenkins") if t in ci["targets"]),
+        targets=tuple(ci["targets"]),  # the schema's enum is the CI target registry (tests/test_plugins.py)
         image=ci.get("image", base_image),
         default_branch=ci["defaultBranch"],
         mlopsgen_package=ci.get("mlopsgenPackage", f"mlopsgen=={__version__}"),
@@ -159,7 +161,7 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             sbom=security["sbom"],
             fail_on=security["failOn"],
         ),
-        jenkins=JenkinsSettings(jenkins["agentLabel"], credentials["registry"], credentials["gitops"],
+        jenkins=JenkinsSettings(agent["agentLabel"], credentials["registry"], credentials["gitops"],
                                 credentials["mlflow"], credentials["gitlab"]),
     )
 

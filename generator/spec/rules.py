@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from generator.errors import Problem
 from generator.model import SLO, Environment, Spec, Training
-from generator.runtimes import runtime_named
+from generator.runtimes import able, labels, modes, runtime_named
 from generator.spec.loader import Locator, PathKey
 from generator.spec.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME
 
@@ -32,7 +32,7 @@ def rule_problems(spec: Spec, where: Locator) -> list[Problem]:
 
 def _runtime(spec: Spec, where: Locator) -> str | None:
     """The serving runtime's key in STRATEGIES_BY_RUNTIME, or None when it cannot be read."""
-    mode_read = spec.serving.runtime != "kserve" or where.readable(("serving", "deploymentMode"))
+    mode_read = not modes(spec.serving.runtime) or where.readable(("serving", "deploymentMode"))
     key = spec.serving.runtime_key
     return key if where.readable(("serving", "runtime")) and mode_read and key in STRATEGIES_BY_RUNTIME else None
 
@@ -109,11 +109,11 @@ def _serving(spec: Spec, where: Locator) -> Iterator[Problem]:
             if where.readable(found.path):
                 yield where.problem(found.path, found.message, found.hint, found.code, key=found.key)
     low = ("serving", "autoscaling", "minReplicas")
-    if runtime is not None and runtime != "kserve-serverless" and where.readable(low) \
+    if runtime is not None and not runtime_named(runtime).capabilities.scale_to_zero and where.readable(low) \
             and spec.serving.autoscaling.min_replicas == 0:
-        yield where.problem(low, f"scale to zero needs KServe in serverless mode, not {runtime}",
-                            "set minReplicas: 1, or serving.runtime: kserve with deploymentMode: serverless",
-                            "scale-to-zero")
+        able_to = able("scale_to_zero")
+        yield where.problem(low, f"scale to zero needs {labels(able_to)}, not {runtime}",
+                            "set minReplicas: 1, or " + ", or ".join(r.selection for r in able_to), "scale-to-zero")
 
 
 def _autoscaling(spec: Spec, where: Locator) -> Iterator[Problem]:

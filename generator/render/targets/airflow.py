@@ -10,6 +10,17 @@ from generator.model import Spec
 
 
 @dataclass(frozen=True)
+class ScriptLines:
+    """Fixed lines the DAG's step scripts start with (spec values reach them as environment variables)."""
+
+    install: str = 'python -m pip install --quiet "$MLOPSGEN_PACKAGE"\n'
+    fetch: str = ""  # 'sh -c "$FETCH_COMMAND"\n' when the spec fetches data first
+
+
+FETCH = 'sh -c "$FETCH_COMMAND"\n'
+
+
+@dataclass(frozen=True)
 class Airflow:
     name: str = "airflow"
 
@@ -27,6 +38,8 @@ class Airflow:
             "spec_file": posixpath.basename(spec.source),
             "secret": f"{spec.name}-ct",
             "assets": assets,  # any of them starts a run
+            "training": training,
+            "scripts": ScriptLines(fetch=FETCH if training.fetch else ""),
         }
         path = posixpath.join(training.dags_folder, f"{module}.py")
         return [PlannedArtifact(path, "airflow/dag.py.j2", Syntax.PYTHON, "training", context)]
