@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from generator.cli import build_parser
+from generator.cli.arguments import build_parser
 from generator.cli.completion import completion_script
 from generator.errors import EXIT_OK
 

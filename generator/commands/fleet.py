@@ -13,7 +13,6 @@ from generator.deliver.fleet import (
     FleetRun,
     ProjectResult,
     StateFile,
-    group_projects,
     in_shard,
     parse_shard,
     read_projects_file,
@@ -22,6 +21,8 @@ from generator.deliver.fleet import (
 from generator.deliver.sync import SyncOptions
 from generator.deliver.writer import write_atomically
 from generator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
+from generator.integrations.gitlab import translated_errors
+from generator.integrations.gitlab_fleet import GitLabRepositories, group_projects
 from generator.integrations.remote import GitLabAccess
 
 BAR = 24
@@ -37,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     access = GitLabAccess.from_environment(args.gitlab_url)
     if args.group:
         try:
-            from generator.integrations.gitlab import translated_errors
-
             with translated_errors(f"group {args.group}", access.token):
                 targets = group_projects(access.client(), args.group)
         except BackendError as exc:
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     state = StateFile(None if args.restart and args.state is None else args.state)
     if args.restart:
         state.results.clear()
-    fleet = FleetRun(access.client, access.token,
+    fleet = FleetRun(GitLabRepositories(access.client, access.token), access.token,
                      SyncOptions(source="mlops.yaml", merge_request_branch=f"mlopsgen/update-{__version__}",
                                  dry_run=args.dry_run))
     skipped = sum(state.done(t.project) for t in targets)

@@ -10,7 +10,7 @@ from generator.errors import EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.scaffold import parse_answers, scaffold
+    from generator.integrations.cookiecutter import parse_answers, scaffold
 
     answers = parse_answers(args.answers)
     created = scaffold(answers, args.output_dir, no_input=args.no_input, overwrite=args.overwrite)

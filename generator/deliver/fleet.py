@@ -10,12 +10,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from generator import __version__
-from generator.deliver.backends import BackendError
+from generator.deliver.backends import BackendError, BranchSnapshot, Repository
 from generator.deliver.sync import Destination, SyncOptions, sync
 from generator.deliver.writer import write_atomically
 from generator.errors import UserError, VerificationError
@@ -75,12 +75,6 @@ def read_projects_file(path: Path) -> list[Target]:
     return targets
 
 
-def group_projects(client: Any, group: str) -> list[Target]:
-    listed = client.groups.get(group, lazy=True).projects.list(include_subgroups=True, archived=False,
-                                                               get_all=True, per_page=100)
-    return [Target(p.path_with_namespace, p.default_branch) for p in listed if p.default_branch]
-
-
 class StateFile:
     """Results so far, saved after every project, so a rerun skips what is done."""
 
@@ -106,18 +100,25 @@ class StateFile:
                 write_atomically(self.path, (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
 
 
+class FleetRepository(Repository, Protocol):
+    """A repository a fleet regenerates: it reads the spec and its commit in one request, and takes
+    the tree of that commit with the spec already known."""
+
+    def read_file(self, path: str, ref: str) -> tuple[bytes, str] | None: ...
+
+    def snapshot_at(self, commit: str, known: dict[str, bytes] | None = None) -> BranchSnapshot: ...
+
+
+# a target's repository and the branch to regenerate (its default branch unless the target names one)
+OpenRepository = Callable[[Target], tuple[FleetRepository, str]]
+
+
 @dataclass
 class FleetRun:
-    client_factory: Callable[[], Any]  # one client per worker thread
+    open_repository: OpenRepository  # called from worker threads
     secret: str
     options: SyncOptions
     spec_file: str = SPEC_FILE
-    _local: threading.local = field(default_factory=threading.local)
-
-    def client(self) -> Any:
-        if not hasattr(self._local, "client"):
-            self._local.client = self.client_factory()
-        return self._local.client
 
     def update(self, target: Target) -> ProjectResult:
         started = time.monotonic()
@@ -132,15 +133,9 @@ class FleetRun:
         return result
 
     def _update(self, target: Target) -> ProjectResult:
-        from generator.integrations.gitlab import GitLabRepository
         from generator.render.engine import build
 
-        client = self.client()
-        if target.branch is None:
-            repo = GitLabRepository.open(client, target.project, self.secret)
-            branch = repo.default_branch
-        else:
-            repo, branch = GitLabRepository.lazy(client, target.project, self.secret, target.branch), target.branch
+        repo, branch = self.open_repository(target)
         found = repo.read_file(self.spec_file, branch)
         if found is None:
             return ProjectResult(target.project, "skipped", f"no {self.spec_file} on {branch}")

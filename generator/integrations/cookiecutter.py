@@ -140,7 +140,7 @@ def scaffold(answers: dict[str, str], output_dir: Path, no_input: bool, overwrit
     # cookiecutter renders every answer as a Jinja template: answers are data, never templates
     context: dict[str, Any] = {k: _literal(v) for k, v in answers.items()}
     context.update(_mlopsgen_version=__version__, _pytest_version=_pytest_version(),
-                   _mlopsgen_pythonpath=str(Path(__file__).resolve().parent.parent))
+                   _mlopsgen_pythonpath=str(Path(__file__).resolve().parents[2]))
     try:
         created = cookiecutter(str(template_dir()), no_input=no_input, extra_context=context,
                                output_dir=str(output_dir), overwrite_if_exists=overwrite)
