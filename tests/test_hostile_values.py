@@ -149,3 +149,16 @@ def test_jenkins_retraining_strings_read_back_by_groovy(tmp_path: Path) -> None:
     for command in HOSTILE[:3]:
         assert any(s.endswith("\n" + command) for s in strings), command
     assert_tree_conforms(tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", ["mlops.yaml", "my spec.yaml", "$(touch pwned).yaml", "a'b\".yaml", "x: #y"])
+def test_a_gitlab_script_line_reaches_the_shell_as_quoted(value: str) -> None:
+    """GitLab reads a script item as YAML, then hands it to the shell: what the shell gets must be
+    the command with the value as one word, whatever the value holds."""
+    import shlex
+
+    from generator.render.targets.shell import Arg, command
+
+    line = command("mlopsgen", "check", Arg(value), "--dir", ".")
+    script = yaml.safe_load(f"- {line.yaml}\n")[0]
+    assert shlex.split(script) == ["mlopsgen", "check", value, "--dir", "."]

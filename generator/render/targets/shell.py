@@ -34,10 +34,14 @@ class Arg:
         return shell_word(self.value)
 
     @property
+    def plain(self) -> bool:
+        """A word the shell reads as it is (no quoting needed)."""
+        return self.shell == self.value
+
+    @property
     def yaml(self) -> str:
-        # the shell word as a YAML double-quoted fragment of the plain-scalar line: for the values
-        # passed here (paths, branch and DNS names, by the schema's patterns) both YAML and the
-        # shell read `"value"` back as value
+        # a plain word as a YAML double-quoted fragment of the plain-scalar line: both YAML and the
+        # shell read `"value"` back as value (Command.yaml quotes the whole line otherwise)
         return yaml_scalar(self.shell)
 
 
@@ -88,7 +92,12 @@ class Command:
 
     @property
     def yaml(self) -> str:
-        return " ".join(part if isinstance(part, str) else part.yaml for part in self.parts)
+        """One script item: a plain YAML line while every spec value is a plain word; else the whole
+        shell line as one YAML double-quoted scalar, which YAML reads back as exactly that shell text
+        (a quoted word inside a plain line would reach the shell double-quoted, `$` expanded)."""
+        if all(part.plain for part in self.parts if isinstance(part, Arg)):
+            return " ".join(part if isinstance(part, str) else part.yaml for part in self.parts)
+        return yaml_scalar(self.shell)
 
 
 def command(*parts: str | Arg | Fragment) -> Command:
