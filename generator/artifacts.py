@@ -9,19 +9,20 @@ from typing import Any
 
 
 class Syntax(Enum):
-    """How a file is parsed during verification and how its marker comment is written."""
+    """How a file is parsed during verification (generator/render/verify/registry.py has a verifier
+    for each) and how its marker comment starts."""
 
-    GITLAB_CI = "gitlab-ci"
-    YAML = "yaml"  # Kubernetes / Argo CD / kustomize YAML
-    JENKINSFILE = "jenkinsfile"
-    DOCKERFILE = "dockerfile"
-    IGNORE_FILE = "ignore-file"
-    SHELL = "shell"
-    PYTHON = "python"  # Airflow DAG files
+    GITLAB_CI = ("gitlab-ci", "#")
+    YAML = ("yaml", "#")  # Kubernetes / Argo CD / kustomize YAML
+    JENKINSFILE = ("jenkinsfile", "//")
+    DOCKERFILE = ("dockerfile", "#")
+    IGNORE_FILE = ("ignore-file", "#")
+    SHELL = ("shell", "#")
+    PYTHON = ("python", "#")  # Airflow DAG files
 
-    @property
-    def comment(self) -> str:
-        return "//" if self is Syntax.JENKINSFILE else "#"
+    def __init__(self, key: str, comment: str) -> None:
+        self.key = key
+        self.comment = comment
 
 
 @dataclass(frozen=True)

@@ -123,3 +123,13 @@ def test_no_module_is_over_400_lines() -> None:
     long = [f"{path.relative_to(REPO)}: {n}" for path in _modules().values()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
     assert long == []
+
+
+def test_the_wheel_lists_every_package() -> None:
+    """pyproject.toml names the packages one by one (blueprints/ and schemas/ are mapped in): a new
+    package left out would be missing from the wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    packages = {".".join(p.relative_to(REPO).parent.parts) for p in (REPO / "generator").rglob("__init__.py")}
+    assert packages <= listed

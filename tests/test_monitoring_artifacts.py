@@ -19,6 +19,7 @@ from generator.model import Environment, Spec
 from generator.render.dashboard import dashboard_json, dashboard_uid
 from generator.render.promql import slo_queries
 from generator.render.rendering import render
+from generator.render.targets.gitops_names import environment_names
 from generator.render.verify import verify
 
 OVERLAY = "apps/fraud-detector/overlays"
@@ -36,13 +37,15 @@ def spec(tmp_path: Path) -> Spec:
 def render_analysis(spec: Spec, env: Environment) -> RenderedFile:
     return render(spec, PlannedArtifact(f"{OVERLAY}/{env.name}/analysistemplate.yaml",
                                         "gitops/overlay/analysistemplate.yaml.j2", Syntax.YAML, "monitoring.slos",
-                                        {"env": env, "queries": slo_queries(spec, env)}))
+                                        {"env": env, "queries": slo_queries(spec, env),
+                                         "names": environment_names(spec, env)}))
 
 
 def render_dashboard(spec: Spec, env: Environment) -> RenderedFile:
     return render(spec, PlannedArtifact(f"{OVERLAY}/{env.name}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2",
                                         Syntax.YAML, "monitoring.dashboard",
-                                        {"env": env, "dashboard_json": dashboard_json(spec, env)}))
+                                        {"env": env, "dashboard_json": dashboard_json(spec, env),
+                                         "names": environment_names(spec, env)}))
 
 
 def rendered(spec: Spec) -> list[RenderedFile]:

@@ -234,10 +234,92 @@ _COMBINING = {"allOf", "anyOf", "oneOf", "not", "if", "then", "else", "$ref", "p
               "propertyNames", "minProperties", "maxProperties", "contains", "additionalItems", "enum", "const"}
 
 
+_ANNOTATIONS = {"errorMessage", "x-hint", "x-rule", "description", "$comment"}
+
+
+def _forbids_only(branch: Any) -> bool:
+    """A then/else branch that only forbids fields (`false`, `{"not": {}}`, `not` of required
+    fields), nested in `properties` or `allOf`: a spec breaking it is repaired by deleting fields."""
+    if branch is False:
+        return True
+    if not isinstance(branch, dict):
+        return False
+    keys = branch.keys() - _ANNOTATIONS
+    if keys == {"not"}:
+        inner = branch["not"]
+        return inner == {} or (isinstance(inner, dict) and inner.keys() == {"anyOf"}
+                               and all(isinstance(a, dict) and a.keys() == {"required"} for a in inner["anyOf"]))
+    if keys == {"properties"}:
+        return all(_forbids_only(sub) for sub in branch["properties"].values())
+    if keys == {"allOf"}:
+        return all(_forbids_only(sub) for sub in branch["allOf"])
+    return False
+
+
+def _requires_only(branch: Any) -> bool:
+    return isinstance(branch, dict) and branch.keys() - _ANNOTATIONS == {"required"}
+
+
+def _repairable(entry: Any, node: dict[str, Any]) -> bool:
+    """A conditional whose branches forbid fields, or require one where deleting the `if`'s own
+    required field (optional in the node) makes the conditional not apply."""
+    if not (isinstance(entry, dict) and "if" in entry and entry.keys() <= {"if", "then", "else"} | _ANNOTATIONS):
+        return False
+    guards = entry["if"].get("required", []) if isinstance(entry["if"], dict) else []
+    optional_guards = bool(guards) and not set(guards) & set(node.get("required", []))
+    return all(_forbids_only(entry[k]) or (k == "then" and _requires_only(entry[k]) and optional_guards)
+               for k in ("then", "else") if k in entry)
+
+
+def _repair(value: Any, conditionals: list[dict[str, Any]]) -> Any:
+    """Make a generated object meet its conditionals: delete the fields a branch forbids, or the
+    `if`'s guard field when a branch requires a field the object lacks."""
+    value = copy.deepcopy(value)
+    for _ in range(4):
+        changed = False
+        for entry in conditionals:
+            applies = jsonschema.Draft202012Validator(entry["if"]).is_valid(value)
+            branch = entry.get("then" if applies else "else")
+            if branch is None or jsonschema.Draft202012Validator(branch).is_valid(value):
+                continue
+            changed = True
+            if not _forbids_only(branch):
+                for key in entry["if"]["required"]:
+                    value.pop(key, None)
+                continue
+            _delete_forbidden(value, branch)
+        if not changed:
+            break
+    return value
+
+
+def _delete_forbidden(value: Any, branch: Any) -> None:
+    """Delete from `value` every field a forbid-only branch (see _forbids_only) forbids."""
+    if not isinstance(value, dict) or not isinstance(branch, dict):
+        return
+    for sub in branch.get("allOf", []):
+        _delete_forbidden(value, sub)
+    for group in branch.get("not", {}).get("anyOf", []):
+        for key in group["required"]:
+            value.pop(key, None)
+    for key, sub in branch.get("properties", {}).items():
+        if sub is False or (isinstance(sub, dict) and sub.get("not") == {}):
+            value.pop(key, None)
+        else:
+            _delete_forbidden(value.get(key), sub)
+
+
 def strategy_for(node: Any, root: dict[str, Any]) -> st.SearchStrategy[Any]:
     """hypothesis-jsonschema merges and re-canonicalises object schemas on every draw, which makes one
     spec cost ~1.5 s; plain "object with these properties" and "list of these" nodes are therefore
-    composed here from fixed_dictionaries and lists, and everything else goes to from_schema()."""
+    composed here from fixed_dictionaries and lists, and everything else goes to from_schema().
+    An object whose `allOf` holds only conditionals that forbid fields ("steps only with canary") or
+    require one behind an optional guard is generated without them and repaired (_repair); the
+    real schema still judges every spec."""
+    if isinstance(node, dict) and node.get("allOf") and all(_repairable(e, node) for e in node["allOf"]):
+        conditionals = node["allOf"]
+        plain = {k: v for k, v in node.items() if k != "allOf"}
+        return strategy_for(plain, root).map(lambda value: _repair(value, conditionals))
     if isinstance(node, dict) and not _COMBINING & node.keys():
         kind = node.get("type")
         if kind == "object" and node.get("additionalProperties") is False:

@@ -16,7 +16,9 @@ from generator.deliver.writer import Action, Change
 from generator.errors import EXIT_OK, UsageError, UserError
 from generator.integrations.remote import GitLabAccess, open_gitlab
 from generator.render.release import Outcome, ReleaseStore, promote, rollback
+from generator.spec.defaults import with_defaults
 from generator.spec.intake import load_valid_spec
+from generator.spec.validation import spec_schema
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def _spec_gitops(args: argparse.Namespace) -> dict[str, Any] | None:
     """deploy.gitops of --spec, read once; None when there is no spec there."""
     if not args.spec.is_file():
         return None
-    gitops: dict[str, Any] = load_valid_spec(args.spec).data["deploy"]["gitops"]
+    gitops: dict[str, Any] = with_defaults(load_valid_spec(args.spec).data, spec_schema())["deploy"]["gitops"]
     return gitops
 
 
@@ -44,7 +46,7 @@ def _gitops_path(args: argparse.Namespace, gitops: dict[str, Any] | None) -> str
         return str(args.path).strip("/")
     if gitops is None:
         raise UsageError(f"--path not given and no spec at {args.spec}", "pass --path DIR or --spec SPEC")
-    return str(gitops.get("path", "deploy"))
+    return str(gitops["path"])
 
 
 def _gitops_dir(args: argparse.Namespace) -> Path:
@@ -75,7 +77,7 @@ def _apply(args: argparse.Namespace) -> Outcome:
     gitops = _spec_gitops(args) if not (args.path and args.branch) else None
     prefix = _gitops_path(args, gitops)
     # --branch, else the branch Argo CD tracks (deploy.gitops.branch), else the repository's default
-    branch = args.branch or (str(gitops.get("branch", "main")) if gitops is not None else repo.default_branch)
+    branch = args.branch or (str(gitops["branch"]) if gitops is not None else repo.default_branch)
     outcomes: list[Outcome] = []
 
     def plan(snapshot: BranchSnapshot) -> list[Change]:

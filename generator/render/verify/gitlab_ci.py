@@ -10,7 +10,7 @@ from typing import Any
 from generator.artifacts import RenderedFile
 from generator.render.verify.base import VerificationContext
 from generator.render.verify.json_schemas import best_error, schema_validator
-from generator.render.verify.yaml_documents import yaml_documents
+from generator.render.verify.yaml_documents import parsed_documents
 
 # Top-level keys of a pipeline that are not jobs (the Mermaid diagram skips them too).
 GITLAB_RESERVED = {"default", "include", "stages", "variables", "workflow", "image", "services", "cache",
@@ -20,12 +20,9 @@ GITLAB_RESERVED = {"default", "include", "stages", "variables", "workflow", "ima
 @dataclass(frozen=True)
 class GitLabCIVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
-        try:
-            docs = list(yaml_documents(file.content))
-        except ValueError as exc:
-            yield str(exc)
-            return
-        yield from _check_pipeline(docs)
+        docs = yield from parsed_documents(file.content)
+        if docs is not None:
+            yield from _check_pipeline(docs)
 
 
 def _check_pipeline(docs: list[Any]) -> Iterator[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from generator.artifacts import RenderedFile
 from generator.render.verify.base import VerificationContext
 from generator.render.verify.json_schemas import best_error, schema_validator, vendored_schema_exists
-from generator.render.verify.yaml_documents import yaml_documents
+from generator.render.verify.yaml_documents import parsed_documents
 
 JSON_PATCH_OPERATIONS = {"add", "remove", "replace", "move", "copy", "test"}
 
@@ -29,12 +29,8 @@ _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 @dataclass(frozen=True)
 class KubernetesVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
-        try:
-            docs = list(yaml_documents(file.content))
-        except ValueError as exc:
-            yield str(exc)
-            return
-        for doc in docs:
+        docs = yield from parsed_documents(file.content)
+        for doc in docs or ():
             yield from _check_document(file.path, doc, context.rendered_paths)
 
 

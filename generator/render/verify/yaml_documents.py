@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import yaml
@@ -12,6 +12,16 @@ try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+def parsed_documents(text: str) -> Generator[str, None, list[Any] | None]:
+    """For a verifier: `docs = yield from parsed_documents(text)` yields the parse error as the
+    file's failure and gives None, or gives every document."""
+    try:
+        return list(yaml_documents(text))
+    except ValueError as exc:
+        yield str(exc)
+        return None
 
 
 def yaml_documents(text: str) -> Iterator[Any]:
