@@ -9,6 +9,7 @@ EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_OUT_OF_DATE = 4  # `check`: the spec is valid, but generated files are missing, stale or hand-edited
+EXIT_UNDETERMINED = 5  # `analyze`: the SLOs could not be judged (Prometheus unreachable, a query refused)
 EXIT_INTERRUPTED = 130
 
 
@@ -58,6 +59,13 @@ class UserError(Exception):
 
     def to_json(self) -> dict[str, object]:
         return {"error": self.message, "hint": self.hint}
+
+
+class UndeterminedError(UserError):
+    """The analysis could not judge the SLOs (no answer from Prometheus, a refused query): neither a
+    pass nor a breach, exit 5, so that a pipeline can tell "the canary is bad" from "we could not see"."""
+
+    exit_code = EXIT_UNDETERMINED
 
 
 class UsageError(UserError):

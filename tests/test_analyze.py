@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import Project
 
+from generator.errors import EXIT_UNDETERMINED
+
 Answer = tuple[int, object]  # (HTTP status, JSON body, or bytes sent as they are)
 
 
@@ -145,7 +147,7 @@ def test_empty_result_passes_with_no_data_pass(fraud: Project, cli, prometheus: 
 def test_prometheus_error_status_fails_with_its_message(fraud: Project, cli, prometheus: FakePrometheus) -> None:
     prometheus.answer = lambda _q: (200, {"status": "error", "error": "bad_data"})
     result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
+    assert result.code == EXIT_UNDETERMINED
     assert "Prometheus rejected the query: bad_data" in result.err
     assert "Traceback" not in result.text
 
@@ -154,7 +156,7 @@ def test_prometheus_error_with_http_400_shows_its_message(fraud: Project, cli, p
     prometheus.answer = lambda _q: (400, {"status": "error", "errorType": "bad_data",
                                           "error": "parse error at char 7"})
     result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
+    assert result.code == EXIT_UNDETERMINED
     assert "parse error at char 7" in result.err
 
 
@@ -179,7 +181,7 @@ def _closed_port() -> int:
 def test_server_down_fails_without_traceback(fraud: Project, cli) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     result = analyze(cli, fraud, url)
-    assert result.code == 1
+    assert result.code == EXIT_UNDETERMINED
     assert f"Prometheus at {url} did not answer" in result.err
     assert "Traceback" not in result.text
 
@@ -214,7 +216,7 @@ def hanging_up_server() -> Iterator[str]:
 
 def test_server_hanging_up_fails_without_traceback(fraud: Project, cli, hanging_up_server: str) -> None:
     result = analyze(cli, fraud, hanging_up_server)
-    assert result.code == 1
+    assert result.code == EXIT_UNDETERMINED
     assert "did not answer" in result.err
     assert "Traceback" not in result.text
 
@@ -222,7 +224,7 @@ def test_server_hanging_up_fails_without_traceback(fraud: Project, cli, hanging_
 def test_answer_that_is_not_json_fails(fraud: Project, cli, prometheus: FakePrometheus) -> None:
     prometheus.answer = lambda _q: (200, b"<html>proxy login</html>")
     result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
+    assert result.code == EXIT_UNDETERMINED
     assert "did not answer" in result.err
     assert "Traceback" not in result.text
 
@@ -238,3 +240,10 @@ def test_url_must_be_http(fraud: Project, cli) -> None:
     result = analyze(cli, fraud, "file:///etc/passwd")
     assert result.code == 1
     assert "is not an http(s) URL" in result.err
+
+
+def test_a_nan_is_said_in_words(fraud: Project, cli, prometheus: FakePrometheus) -> None:
+    prometheus.answer = lambda _q: (200, vector("NaN"))
+    result = analyze(cli, fraud, prometheus.url)
+    assert result.code == 1
+    assert "no value (NaN: nothing to divide by in the window)" in result.out

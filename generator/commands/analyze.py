@@ -1,4 +1,6 @@
 """`mlopsgen analyze`: the canary analysis: every SLO query against Prometheus, fail on breach.
+Exit 0 when every SLO holds, 1 when one is breached (or has no data, by default), 5 when Prometheus
+could not be asked or refused a query (generator/errors.py EXIT_UNDETERMINED).
 
 The queries come from generator/render/promql.py, the answers from generator/integrations/prometheus.py
 (looked up here as `query`, so a test can stand in for Prometheus)."""
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
             ok, reason = args.no_data == "pass", "no data"
         else:
             worst = worst_value(values, q.slo.operator)
-            ok, reason = within(worst, q.slo.operator, q.slo.threshold), f"{worst:g} (threshold {q.slo.threshold:g})"
+            shown = "no value (NaN: nothing to divide by in the window)" if math.isnan(worst) else f"{worst:g}"
+            ok, reason = within(worst, q.slo.operator, q.slo.threshold), f"{shown} (threshold {q.slo.threshold:g})"
         results.append({"slo": q.slo.name, "passed": ok, "reason": reason, "query": q.value})
     passed = all(r["passed"] for r in results)
     if args.format == "json":

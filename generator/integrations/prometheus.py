@@ -1,6 +1,6 @@
 """Prometheus's instant-query API (``/api/v1/query``), with urllib: the canary analysis's data source.
 
-The one module that talks HTTP to Prometheus. Its errors become UserErrors here: an API error
+The one module that talks HTTP to Prometheus. Its errors become UndeterminedErrors (exit 5) here: an API error
 body (Prometheus answers 400, 422 and 503 with JSON) says why the query was refused; anything
 else says Prometheus could not be reached or did not answer as Prometheus does.
 """
@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from generator.errors import UserError
+from generator.errors import UndeterminedError
 
 TIMEOUT_SECONDS = 15
 
@@ -28,12 +28,12 @@ def query(base_url: str, promql: str) -> list[float]:
         try:
             body = json.loads(exc.read())
         except ValueError:
-            raise UserError(f"Prometheus at {base_url} answered HTTP {exc.code}") from None
+            raise UndeterminedError(f"Prometheus at {base_url} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        raise UserError(f"Prometheus at {base_url} did not answer: {exc}",
+        raise UndeterminedError(f"Prometheus at {base_url} did not answer: {exc}",
                         "check --prometheus-url and that the runner can reach it") from None
     if not isinstance(body, dict):
-        raise UserError(f"Prometheus at {base_url} sent something that is not an API response")
+        raise UndeterminedError(f"Prometheus at {base_url} sent something that is not an API response")
     if body.get("status") != "success":
-        raise UserError(f"Prometheus rejected the query: {body.get('error', body)}")
+        raise UndeterminedError(f"Prometheus rejected the query: {body.get('error', body)}")
     return [float(sample["value"][1]) for sample in body.get("data", {}).get("result", [])]
