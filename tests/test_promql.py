@@ -265,7 +265,8 @@ def test_analyze_fails_throughput_below_and_passes_above(
     assert "PASS throughput: 6 (threshold 5)" in result.out
     answers["throughput"] = [math.nan]
     result = cli("analyze", fraud.spec, "--env", "production", "--prometheus-url", "http://prom:9090")
-    assert result.code == 1 and "FAIL throughput: no value (NaN: nothing to divide by in the window) (threshold 5)" in result.out
+    assert result.code == 1
+    assert "FAIL throughput: no value (NaN: nothing to divide by in the window) (threshold 5)" in result.out
 
 
 @pytest.mark.parametrize("runtime", ["kserve", "bentoml"])
