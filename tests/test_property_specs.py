@@ -271,6 +271,16 @@ def _repairable(entry: Any, node: dict[str, Any]) -> bool:
                for k in ("then", "else") if k in entry)
 
 
+_VALIDATORS: dict[int, Any] = {}  # id of a generation-schema node (alive for the session) -> its validator
+
+
+def _validator_for(schema: Any) -> Any:
+    """A compiled validator per conditional node, built once rather than on every draw."""
+    if id(schema) not in _VALIDATORS:
+        _VALIDATORS[id(schema)] = jsonschema.Draft202012Validator(schema)
+    return _VALIDATORS[id(schema)]
+
+
 def _repair(value: Any, conditionals: list[dict[str, Any]]) -> Any:
     """Make a generated object meet its conditionals: delete the fields a branch forbids, or the
     `if`'s guard field when a branch requires a field the object lacks."""
@@ -278,9 +288,9 @@ def _repair(value: Any, conditionals: list[dict[str, Any]]) -> Any:
     for _ in range(4):
         changed = False
         for entry in conditionals:
-            applies = jsonschema.Draft202012Validator(entry["if"]).is_valid(value)
+            applies = _validator_for(entry["if"]).is_valid(value)
             branch = entry.get("then" if applies else "else")
-            if branch is None or jsonschema.Draft202012Validator(branch).is_valid(value):
+            if branch is None or _validator_for(branch).is_valid(value):
                 continue
             changed = True
             if not _forbids_only(branch):

@@ -153,8 +153,3 @@ class ServingRuntime(Protocol):
 
 def yaml_artifact(path: str, blueprint: str, origin: str, **context: Any) -> PlannedArtifact:
     return PlannedArtifact(path, blueprint, Syntax.YAML, origin, context)
-
-
-def image_repository(image: str) -> str:
-    """The image without its tag (a registry port is not a tag)."""
-    return image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image

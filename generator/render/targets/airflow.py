@@ -14,7 +14,7 @@ class ScriptLines:
     """Fixed lines the DAG's step scripts start with (spec values reach them as environment variables)."""
 
     install: str = 'python -m pip install --quiet "$MLOPSGEN_PACKAGE"\n'
-    fetch: str = ""  # 'sh -c "$FETCH_COMMAND"\n' when the spec fetches data first
+    fetch: str = ""  # FETCH when the spec fetches data first
 
 
 FETCH = 'sh -c "$FETCH_COMMAND"\n'
