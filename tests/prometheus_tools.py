@@ -6,9 +6,9 @@ tests say so, and an SLO query means what the real server answers. This module w
 `prometheus` 2.42 (prometheus, promtool) and `prometheus-alertmanager` 0.25 (amtool), installed
 by .ci/install-tools.
 
-Missing tools follow tests/conformance/validators.py: the calling test FAILS when CI is set
-(a CI image without the tools must not go green by skipping) and is skipped otherwise, naming the
-tool and .ci/install-tools.
+Missing tools follow tests/conformance/validators.py require_tool: the calling test FAILS when CI
+is set (a CI image without the tools must not go green by skipping) and is skipped otherwise,
+naming the tool and .ci/install-tools.
 
 Conventions: wherever a rule file is taken, a `pathlib.Path` is a file on disk and a `str` is
 the YAML text itself (a one-line `str` naming an existing file is refused, to catch
@@ -58,9 +58,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import pytest
 import yaml
-from conformance.validators import find_tool, in_ci
+from conformance.validators import require_tool
 
 TOOL_TIMEOUT_S = 120  # one promtool/amtool run; they take well under a second on these inputs
 READY_DEADLINE_S = 60.0  # generous: a loaded CI machine may take many seconds to open the TSDB
@@ -76,29 +75,19 @@ _CHECK_ERROR = re.compile(r'"' + re.escape(CHECK_RECORD_PREFIX) + r'(\d+)": (.*)
 # ----------------------------------------------------------------------------- tools
 
 
-def _tool(name: str) -> str:
-    """The tool's path; otherwise fail under CI (the tools are part of the CI image), else skip."""
-    path = find_tool(name)
-    if path:
-        return path
-    if in_ci():
-        pytest.fail(f"{name} is not installed (CI is set; install it with .ci/install-tools)")
-    pytest.skip(f"skipped: {name} not installed (install with .ci/install-tools)")
-
-
 def promtool() -> str:
     """Path of promtool (Debian package `prometheus`)."""
-    return _tool("promtool")
+    return require_tool("promtool")
 
 
 def prometheus_binary() -> str:
     """Path of the prometheus server (Debian package `prometheus`)."""
-    return _tool("prometheus")
+    return require_tool("prometheus")
 
 
 def amtool() -> str:
     """Path of amtool (Debian package `prometheus-alertmanager`)."""
-    return _tool("amtool")
+    return require_tool("amtool")
 
 
 def _run(cmd: Sequence[str], cwd: Path | None = None) -> tuple[int, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import gitlab
 import pytest
 import yaml
-from conformance.validators import find_tool, gitlab_ci_local_jobs, in_ci
+from conformance.validators import gitlab_ci_local_jobs, require_tool
 from conftest import EXAMPLES, CliResult
 from emulators.gitlab import GitLabEmulator
 
@@ -185,11 +185,7 @@ def test_propose_commits_the_bump_and_the_regenerated_files_on_a_branch(cli: Cal
 def test_the_bump_changes_no_deployed_manifest_until_promote(cli: Callable[..., CliResult], tmp_path: Path) -> None:
     """Order of operations: merging the proposal changes what the next image holds, never what
     runs; each environment gets the new model only when its promote step moves the image."""
-    kubectl = find_tool("kubectl")
-    if kubectl is None:
-        if in_ci():
-            pytest.fail("kubectl is not installed (CI is set)")
-        pytest.skip("kubectl not installed")
+    kubectl = require_tool("kubectl")
     spec = tmp_path / "mlops.yaml"
     spec.write_text(FRAUD.read_text(encoding="utf-8"), encoding="utf-8")
     built: dict[str, list[str]] = {"staging": [], "production": []}

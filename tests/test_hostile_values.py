@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conformance.validators import _env, assert_tree_conforms, find_tool, in_ci
+from conformance.validators import _env, assert_tree_conforms, find_tool, in_ci, require_tool
 
 from generator.cli import main
 
@@ -78,11 +78,7 @@ def test_dockerfile_exec_form_holds_the_exact_entrypoint(rendered: Path) -> None
 
 def groovy_strings(jenkinsfile: Path) -> list[str]:
     """Every string literal of a Jenkinsfile, as Groovy 2.4's parser reads it."""
-    groovy = find_tool("groovy")
-    if groovy is None:
-        if in_ci():
-            pytest.fail("groovy is not installed (CI is set)")
-        pytest.skip("skipped: groovy not installed (install with .ci/install-tools)")
+    groovy = require_tool("groovy")
     script = REPO / "tests/conformance/groovy_strings.groovy"
     result = subprocess.run([groovy, str(script), str(jenkinsfile)], capture_output=True, env=_env(), timeout=120,
                             check=False)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import prometheus_tools as pt
 import pytest
+from conformance import validators
 from conformance.validators import find_tool, in_ci
 
 T0 = 1767225600  # 2026-01-01T00:00:00Z: every backfilled sample and query time is fixed, never the clock
@@ -40,8 +41,8 @@ def test_tools_are_installed_under_ci() -> None:
 
 
 def test_missing_tool_fails_under_ci_and_skips_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The policy of validators.in_ci()/find_tool(), applied to a tool that cannot be found."""
-    monkeypatch.setattr(pt, "find_tool", lambda name: None)
+    """The policy of validators.require_tool(), applied to a tool that cannot be found."""
+    monkeypatch.setattr(validators, "find_tool", lambda name: None)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="promtool is not installed"):
         pt.promtool()

@@ -516,6 +516,20 @@ def report(results: Iterable[Result]) -> str:
 
 # ----------------------------------------------------------------------------- pytest helpers
 
+
+def require_tool(name: str) -> str:
+    """The tool's path for a test that cannot run without it: missing, the test fails when CI is
+    set (the CI image installs it, .ci/install-tools) and is skipped otherwise."""
+    import pytest
+
+    path = find_tool(name)
+    if path:
+        return path
+    if in_ci():
+        pytest.fail(f"{name} is not installed (CI is set; install it with .ci/install-tools)")
+    pytest.skip(f"skipped: {name} not installed (install with .ci/install-tools)")
+
+
 def assert_results_conform(results: Sequence[Result]) -> None:
     """pytest.fail listing every FAIL; pytest.skip when only missing optional tools (outside CI)
     kept some files from being fully checked."""
