@@ -218,6 +218,7 @@ class SLO:
     runbook: str
     operator: str = "above"  # breach when the value is above (or below) the threshold
     query: str = ""  # custom signals: PromQL with $selector
+    no_data: str = "fail"  # the verdict on no data or NaN in an analysis: fail | pass | inconclusive
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class Monitoring:
     rule_selector: tuple[tuple[str, str], ...]
     slos: tuple[SLO, ...]
     dashboard: bool = True
+    exporter: str = "mlopsgen"  # what the model server exports (generator/runtimes/exporters.py)
 
 
 @dataclass(frozen=True)

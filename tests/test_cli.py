@@ -63,7 +63,7 @@ def test_python_dash_m_and_render_into_the_spec_directory(tmp_path: Path) -> Non
     result = run_cli("render", str(spec))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".gitlab-ci.yml").is_file()
-    assert "fraud-detector: 24 files" in result.stderr
+    assert "fraud-detector: 25 files" in result.stderr
     assert "  production: 3-10 replicas x (1 CPU, 2Gi) = 3 CPU, 6Gi up to 10 CPU, 20Gi" in result.stderr
     assert run_cli("check", str(spec)).returncode == 0
 

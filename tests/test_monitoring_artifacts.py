@@ -13,13 +13,13 @@ import yaml
 from conformance.validators import assert_tree_conforms
 from test_promql import ALL_SIGNAL_SLOS, load_spec_data, spec_data
 
-from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
+from generator.artifacts import RenderedFile
 from generator.errors import VerificationError
 from generator.model import Environment, Spec
 from generator.render.dashboard import dashboard_json, dashboard_uid
-from generator.render.promql import slo_queries
+from generator.render.promql import rollout_version, slo_queries
 from generator.render.rendering import render
-from generator.render.targets.gitops_names import environment_names
+from generator.render.targets.gitops import analysis_template, dashboard
 from generator.render.verify import verify
 
 OVERLAY = "apps/fraud-detector/overlays"
@@ -35,17 +35,11 @@ def spec(tmp_path: Path) -> Spec:
 
 
 def render_analysis(spec: Spec, env: Environment) -> RenderedFile:
-    return render(spec, PlannedArtifact(f"{OVERLAY}/{env.name}/analysistemplate.yaml",
-                                        "gitops/overlay/analysistemplate.yaml.j2", Syntax.YAML, "monitoring.slos",
-                                        {"env": env, "queries": slo_queries(spec, env),
-                                         "names": environment_names(spec, env)}))
+    return render(spec, analysis_template(spec, env))
 
 
 def render_dashboard(spec: Spec, env: Environment) -> RenderedFile:
-    return render(spec, PlannedArtifact(f"{OVERLAY}/{env.name}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2",
-                                        Syntax.YAML, "monitoring.dashboard",
-                                        {"env": env, "dashboard_json": dashboard_json(spec, env),
-                                         "names": environment_names(spec, env)}))
+    return render(spec, dashboard(spec, env))
 
 
 def rendered(spec: Spec) -> list[RenderedFile]:
@@ -112,27 +106,32 @@ def test_analysis_template_has_one_metric_per_slo(spec: Spec) -> None:
     doc = body(render_analysis(spec, env))
     assert (doc["apiVersion"], doc["kind"], doc["metadata"]["name"]) == (
         "argoproj.io/v1alpha1", "AnalysisTemplate", "fraud-detector-slos")
-    queries = slo_queries(spec, env)
+    assert doc["spec"]["args"] == [{"name": "canary-hash"}]
+    queries = slo_queries(spec, env, rollout_version())
     metrics = doc["spec"]["metrics"]
     assert [m["name"] for m in metrics] == [q.slo.name for q in queries]
     for metric, q in zip(metrics, queries, strict=True):
         assert metric["provider"] == {"prometheus": {"address": spec.monitoring.prometheus_url, "query": q.value}}
         assert metric["successCondition"] == q.success_condition
+        assert metric.get("failureCondition", "") == q.failure_condition
         assert metric["interval"] == "1m" and metric["count"] == 5 and metric["failureLimit"] == 1
     by_name = {m["name"]: m for m in metrics}
-    assert by_name["p99-latency"]["successCondition"] == "len(result) > 0 && result[0] <= 250"
-    assert by_name["throughput"]["successCondition"] == "len(result) > 0 && result[0] >= 5"
-    assert 'namespace="risk-prod"' in by_name["errors"]["provider"]["prometheus"]["query"]
+    assert by_name["p99-latency"]["successCondition"] == (
+        "len(result) > 0 && !isNaN(result[0]) && result[0] <= 250")
+    assert by_name["throughput"]["successCondition"] == "len(result) > 0 && !isNaN(result[0]) && result[0] >= 5"
+    errors = by_name["errors"]["provider"]["prometheus"]["query"]
+    assert 'namespace="risk-prod"' in errors and 'rollouts_pod_template_hash="{{args.canary-hash}}"' in errors
 
 
 def test_awkward_custom_query_reaches_prometheus_unchanged(spec: Spec) -> None:
     env = spec.environment("production")
-    q = next(q for q in slo_queries(spec, env) if q.slo.name == "awkward")
-    assert "$selector" not in q.value and "$other" in q.value
+    canary = next(q for q in slo_queries(spec, env, rollout_version()) if q.slo.name == "awkward")
+    assert "$selector" not in canary.value and "$other" in canary.value
     metric = next(m for m in body(render_analysis(spec, env))["spec"]["metrics"] if m["name"] == "awkward")
-    assert metric["provider"]["prometheus"]["query"] == q.value
+    assert metric["provider"]["prometheus"]["query"] == canary.value
+    every_version = next(q for q in slo_queries(spec, env) if q.slo.name == "awkward")
     dashboard = the_dashboard(render_dashboard(spec, env), spec, env)
-    assert q.value in [t["expr"] for p in timeseries(dashboard) for t in p["targets"]]
+    assert every_version.value in [t["expr"] for p in timeseries(dashboard) for t in p["targets"]]
 
 
 # -------------------------------------------------------------------------------------- dashboard

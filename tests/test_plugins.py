@@ -129,3 +129,13 @@ def test_every_runtime_says_what_its_controller_creates_and_where_upstream_decid
         for made in created:
             assert re.fullmatch(r"[\w.-]+/[\w.-]+ \S+\.go( \w+)?", made.source), (runtime.key, made)
             assert spec.name in made.name, (runtime.key, made)
+
+
+def test_schema_exporter_enum_is_the_registry() -> None:
+    """monitoring.exporter names the scaffolded server's exporter and every runtime's own, and each
+    runtime's default is one of them."""
+    from generator.runtimes import EXPORTERS, default_exporter
+
+    monitoring = SCHEMA["properties"]["monitoring"]["properties"]
+    assert monitoring["exporter"]["enum"] == list(EXPORTERS)
+    assert all(default_exporter(runtime) in EXPORTERS for runtime in REGISTRY)

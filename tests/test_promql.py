@@ -16,7 +16,8 @@ from conftest import EXAMPLES, CliResult, Project
 import generator.commands.analyze as analyze_module
 from generator.commands.analyze import within, worst_value
 from generator.model import Spec
-from generator.render.promql import SIGNALS, SLOQuery, model_label, number, slo_queries
+from generator.render.promql import SIGNALS, SLOQuery, model_label, number, release_version, slo_queries
+from generator.runtimes.versions import release_label
 from generator.spec.intake import load_valid_spec
 from generator.spec.normalise import normalise
 
@@ -109,6 +110,7 @@ def test_every_signal_reads_its_metrics_with_the_model_selector(all_signals: Spe
         assert f"[{slo.get('window', '5m')}]" in q.value
     assert q.breach.startswith(q.value + " ")
     assert q.value.count("(") == q.value.count(")")
+    assert "{{args." not in q.value  # a whole-model query: no version
 
 
 def test_staging_queries_use_the_staging_namespace(all_signals: Spec) -> None:
@@ -122,8 +124,9 @@ def test_latency_and_error_rate_queries_are_unchanged(all_signals: Spec) -> None
     assert queries["p99-latency"].breach == (
         f"histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{PROD_SELECTOR}[5m])))"
         " * 1000 > 250")
+    # no 5xx series yet is an error rate of 0 (`or vector(0)`), not "no data"
     assert queries["errors"].breach == (
-        f'sum(rate(http_requests_total{{{PROD_MATCHERS},code=~"5.."}}[5m])) / '
+        f'(sum(rate(http_requests_total{{{PROD_MATCHERS},code=~"5.."}}[5m])) or vector(0)) / '
         f"sum(rate(http_requests_total{PROD_SELECTOR}[5m])) > 0.02")
     assert queries["p99-latency"].summary == "fraud-detector in production: SLO p99-latency breached (threshold 250 ms)"
     assert queries["errors"].summary == "fraud-detector in production: SLO errors breached (threshold 0.02)"
@@ -149,10 +152,46 @@ def test_per_replica_signals_take_the_worst_pod(all_signals: Spec) -> None:
 
 
 def test_score_shift_compares_with_a_day_ago(all_signals: Spec) -> None:
-    value = production_queries(all_signals)["score-shift"].value
+    q = production_queries(all_signals)["score-shift"]
+    value = q.value
     assert value.startswith("abs(") and value.endswith(")")
     assert value.count("offset 1d") == 2
     assert f"model_prediction_score_sum{PROD_SELECTOR}[1h] offset 1d" in value
+    # a new model has no day of history: no data passes by default
+    assert q.slo.no_data == "pass"
+    assert q.success_condition == "len(result) == 0 || isNaN(result[0]) || result[0] <= 0.1"
+
+
+def test_score_shift_of_one_version_compares_with_the_other_pods(all_signals: Spec) -> None:
+    env = all_signals.environment("production")
+    queries = {q.slo.name: q for q in slo_queries(all_signals, env, release_version("harbor/x:1.4.0"))}
+    value = queries["score-shift"].value
+    new = PROD_MATCHERS + ',mlopsgen_io_release="1.4.0"'
+    stable = PROD_MATCHERS + ',mlopsgen_io_release!="1.4.0"'
+    assert "offset" not in value
+    assert f"model_prediction_score_sum{{{new}}}[1h]" in value
+    assert f"model_prediction_score_sum{{{stable}}}[1h]" in value
+    # the alerts keep reading the whole model
+    assert "mlopsgen_io_release" not in queries["score-shift"].breach
+
+
+def test_a_version_scopes_every_query_to_its_pods(all_signals: Spec) -> None:
+    env = all_signals.environment("production")
+    for q in slo_queries(all_signals, env, release_version("1.4.0")):
+        assert 'mlopsgen_io_release="1.4.0"' in q.value, q.slo.name
+    memory = {q.slo.name: q for q in slo_queries(all_signals, env, release_version("1.4.0"))}["memory"].value
+    # cAdvisor series lack pod labels: the version's pods are those its scrape targets name
+    assert memory == (f"max((sum by (pod) (container_memory_working_set_bytes{PROD_PODS}) and on (pod) "
+                      f'up{{{PROD_MATCHERS},mlopsgen_io_release="1.4.0"}})) / 1048576')
+
+
+def test_release_labels_are_valid_label_values() -> None:
+    assert release_label("harbor.example.com/risk/fraud:2024.11.1") == "2024.11.1"
+    assert release_label("2024.11.1") == "2024.11.1"
+    digest = release_label("harbor/x@sha256:" + "a" * 64)
+    assert digest.startswith("r-") and len(digest) == 22
+    assert release_label("x:" + "v" * 80).startswith("r-")
+    assert release_label("x:-bad-") == release_label("-bad-") != "-bad-"
 
 
 @pytest.mark.parametrize(("name", "op", "success"), [
@@ -162,9 +201,25 @@ def test_score_shift_compares_with_a_day_ago(all_signals: Spec) -> None:
 def test_operator_sets_the_comparison(all_signals: Spec, name: str, op: str, success: str) -> None:
     q = production_queries(all_signals)[name]
     threshold = number(q.slo.threshold)
-    assert q.breach == f"{q.value} {op} {threshold}"
+    if op == "<":  # a floor also fires when the series are gone
+        assert q.breach == f"{q.value} {op} {threshold} or absent({q.value})"
+    else:
+        assert q.breach == f"{q.value} {op} {threshold}"
     assert q.breach_operator == op
-    assert q.success_condition == f"len(result) > 0 && result[0] {success} {threshold}"
+    assert q.success_condition == f"len(result) > 0 && !isNaN(result[0]) && result[0] {success} {threshold}"
+    assert q.failure_condition == ""
+
+
+@pytest.mark.parametrize(("no_data", "success", "failure"), [
+    ("fail", "len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.02", ""),
+    ("pass", "len(result) == 0 || isNaN(result[0]) || result[0] <= 0.02", ""),
+    ("inconclusive", "len(result) > 0 && !isNaN(result[0]) && result[0] <= 0.02",
+     "len(result) > 0 && !isNaN(result[0]) && result[0] > 0.02"),
+])
+def test_no_data_policy_sets_the_argo_conditions(tmp_path: Path, no_data: str, success: str, failure: str) -> None:
+    slos = [{"name": "errors", "signal": "errorRate", "threshold": 0.02, "noData": no_data}]
+    q = production_queries(load_spec_data(tmp_path, spec_data(slos)))["errors"]
+    assert (q.success_condition, q.failure_condition) == (success, failure)
 
 
 def test_operator_below_flips_an_above_default(tmp_path: Path) -> None:
@@ -174,10 +229,24 @@ def test_operator_below_flips_an_above_default(tmp_path: Path) -> None:
     queries = production_queries(load_spec_data(tmp_path, spec_data(slos)))
     assert queries["memory"].breach.endswith(" > 100") and queries["memory"].value.startswith("max(")
     # the worst replica of a floor is the lowest one
-    assert queries["memory-floor"].breach.endswith(" < 100") and queries["memory-floor"].value.startswith("min(")
+    assert " < 100 or absent(" in queries["memory-floor"].breach and queries["memory-floor"].value.startswith("min(")
     assert queries["memory-floor"].summary.endswith("breached (below threshold 100 MiB)")
     assert queries["rate-cap"].breach.endswith(" > 500")
     assert queries["rate-cap"].success_condition.endswith("result[0] <= 500")
+
+
+def test_a_stock_bento_is_read_through_its_own_metric_names(tmp_path: Path) -> None:
+    data = spec_data([{"name": "errors", "signal": "errorRate", "threshold": 0.02},
+                      {"name": "p95", "signal": "latency", "percentile": 95, "threshold": 300},
+                      {"name": "load", "signal": "serverLoad", "threshold": 4}], exporter="bentoml")
+    queries = production_queries(load_spec_data(tmp_path, data))
+    probes = 'endpoint!~"/healthz|/livez|/readyz|/metrics"'
+    assert "bentoml_service_request_total{" in queries["errors"].value
+    assert 'http_response_code=~"5.."' in queries["errors"].value
+    assert "bentoml_service_request_duration_seconds_bucket{" in queries["p95"].value
+    assert "bentoml_service_request_in_progress{" in queries["load"].value
+    for q in queries.values():
+        assert probes in q.value and "http_requests_total" not in q.value
 
 
 def test_custom_query_gets_the_model_matchers(all_signals: Spec) -> None:
@@ -251,22 +320,23 @@ def test_analyze_fails_throughput_below_and_passes_above(
     ]), sort_keys=False), encoding="utf-8")
     answers = {"throughput": [3.0, 7.0], "errors": [0.001]}
 
-    def fake_query(_url: str, promql: str) -> list[float]:
+    def fake_query(_url: str, promql: str, _at: str = "") -> list[float]:
         return answers["errors"] if 'code=~"5.."' in promql else answers["throughput"]
 
     monkeypatch.setattr(analyze_module, "query", fake_query)
     result = cli("analyze", fraud.spec, "--env", "production", "--prometheus-url", "http://prom:9090")
     assert result.code == 1
-    assert "FAIL throughput: 3 (threshold 5)" in result.out  # the lowest series decides
+    assert "FAIL throughput: 3 (threshold at least 5)" in result.out  # the lowest series decides
     assert "PASS errors: 0.001 (threshold 0.01)" in result.out
     answers["throughput"] = [6.0, 7.5]
     result = cli("analyze", fraud.spec, "--env", "production", "--prometheus-url", "http://prom:9090")
     assert result.code == 0, result.text
-    assert "PASS throughput: 6 (threshold 5)" in result.out
+    assert "PASS throughput: 6 (threshold at least 5)" in result.out
     answers["throughput"] = [math.nan]
     result = cli("analyze", fraud.spec, "--env", "production", "--prometheus-url", "http://prom:9090")
     assert result.code == 1
-    assert "FAIL throughput: no value (NaN: nothing to divide by in the window) (threshold 5)" in result.out
+    assert "FAIL throughput: no value (NaN: nothing to divide by in the window, e.g. no requests); noData: fail" \
+        in result.out
 
 
 @pytest.mark.parametrize("runtime", ["kserve", "bentoml"])
@@ -275,10 +345,10 @@ def test_model_label_is_the_runtimes_servicemonitor_pod_label(tmp_path: Path, ru
     Prometheus turns every character outside [a-zA-Z0-9_] into _."""
     from generator.runtimes import runtime_for
 
-    data = spec_data()
+    data = spec_data(exporter="mlopsgen")  # the example's scoreShift: a stock bento does not export it
     data["serving"]["runtime"] = runtime
     spec = load_spec_data(tmp_path, data)
-    label = re.sub(r"[^a-zA-Z0-9_]", "_", runtime_for(spec).scrape(spec).pod_label)
+    label = re.sub(r"[^a-zA-Z0-9_]", "_", runtime_for(spec).scrape(spec).model_label)
     assert model_label(spec) == label
     for q in slo_queries(spec, spec.environment("production")):
         assert f'{label}="fraud-detector"' in q.value

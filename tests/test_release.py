@@ -14,6 +14,7 @@ from conftest import FRAUD_IMAGE, Project, snapshot
 from generator.render.release import HISTORY_FILE
 from generator.runtimes.base import RELEASE_FILE
 from generator.runtimes.kserve import IMAGE as IMAGE_PATH
+from generator.runtimes.kserve import LABELS as LABELS_PATH
 from generator.runtimes.kserve import TRAFFIC as TRAFFIC_PATH
 
 INITIAL = f"{FRAUD_IMAGE}:2.3.0"
@@ -28,7 +29,11 @@ def rollback(cli, project: Project, env: str, *extra: str):  # type: ignore[no-u
 
 
 def ops(project: Project, env: str) -> dict[str, object]:
-    """The release patch of env as path -> value."""
+    """The release patch of env as path -> value, without the release label (release_labels)."""
+    return {path: value for path, value in all_ops(project, env).items() if path != LABELS_PATH}
+
+
+def all_ops(project: Project, env: str) -> dict[str, object]:
     patch = yaml.safe_load((project.gitops / "overlays" / env / RELEASE_FILE).read_text())
     return {op["path"]: op["value"] for op in patch}
 
@@ -48,6 +53,15 @@ def test_promote_writes_release_and_history(rendered_fraud: Project, cli) -> Non
     # the other environment is untouched
     assert ops(rendered_fraud, "production") == {IMAGE_PATH: INITIAL}
     assert releases(rendered_fraud, "production") == []  # seeded, no release yet
+
+
+def test_the_release_label_follows_the_image_tag(rendered_fraud: Project, cli) -> None:
+    """The pods of each version carry its tag (versions.py), which `analyze --release` selects on."""
+    assert all_ops(rendered_fraud, "production")[LABELS_PATH] == {"mlopsgen.io/release": "2.3.0"}
+    assert promote(cli, rendered_fraud, "production", "abc123", "--traffic", "10").code == 0
+    assert all_ops(rendered_fraud, "production")[LABELS_PATH] == {"mlopsgen.io/release": "abc123"}
+    assert rollback(cli, rendered_fraud, "production").code == 0
+    assert all_ops(rendered_fraud, "production")[LABELS_PATH] == {"mlopsgen.io/release": "2.3.0"}
 
 
 def test_canary_then_full_promotion(rendered_fraud: Project, cli) -> None:

@@ -31,6 +31,7 @@ def variant(runtime: str, strategy: str) -> dict[str, Any]:
     spec = copy.deepcopy(BASE)
     spec["metadata"]["name"] = f"{runtime}-{strategy.lower()}"[:40]
     spec["serving"] = {**spec["serving"], **RUNTIMES[runtime]}
+    spec["monitoring"]["exporter"] = "mlopsgen"  # the scaffolded server, whatever the runtime: every SLO signal
     spec["ci"]["targets"] = ["gitlab", "jenkins"]
     production = spec["deploy"]["environments"][1]
     production["strategy"] = {"canary": production["strategy"], "rolling": {"type": "rolling"},
@@ -97,6 +98,7 @@ def test_seldon_release_patch_for_canary_and_shadow() -> None:
 def test_kserve_preview_is_a_zero_percent_revision() -> None:
     ops = release_ops("kserve-serverless", ReleaseState("img:1", "img:2", 0))
     assert ops == [{"op": "replace", "path": "/spec/predictor/containers/0/image", "value": "img:2"},
+                   {"op": "add", "path": "/spec/predictor/labels", "value": {"mlopsgen.io/release": "2"}},
                    {"op": "add", "path": "/spec/predictor/canaryTrafficPercent", "value": 0}]
 
 

@@ -82,7 +82,7 @@ def test_plan_lists_each_target_once_and_only_asked_ci_targets() -> None:
     spec = normalise(load_valid_spec(FRAUD).data, "mlops.yaml")
     paths = [a.path for a in plan(spec)]
     assert ".gitlab-ci.yml" in paths and "Jenkinsfile" not in paths
-    assert len(paths) == len(set(paths)) == 23
+    assert len(paths) == len(set(paths)) == 24
     assert [a.path for a in plan(spec) if a.seed] == [
         f"apps/fraud-detector/overlays/{env}/{name}" for env in ("production", "staging")
         for name in ("release-history.yaml", "release.yaml")]

@@ -234,13 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment",
                        examples=("mlopsgen analyze mlops.yaml --env production",
+                                 "mlopsgen analyze mlops.yaml --env production --release 1.4.0",
                                  "mlopsgen analyze mlops.yaml --env staging --prometheus-url "
-                                 "http://prometheus.monitoring:9090 --no-data pass --format json"))
+                                 "http://prometheus.monitoring:9090 --no-data inconclusive --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     p.add_argument("--env", required=True, metavar="ENV")
     p.add_argument("--prometheus-url", metavar="URL", help="default: monitoring.prometheus.url of the spec")
-    p.add_argument("--no-data", choices=("fail", "pass"), default="fail",
-                   help="verdict when a query returns no data (default fail)")
+    p.add_argument("--release", metavar="TAG", help="measure only the pods of this release (image tag or "
+                   "reference), judging relative SLOs against the other pods; default: the whole model")
+    p.add_argument("--at", metavar="TIME", help="evaluate at this time (RFC 3339 or Unix seconds; default: now)")
+    p.add_argument("--no-data", choices=("fail", "pass", "inconclusive"),
+                   help="verdict on no data or NaN for every SLO (default: each SLO's noData)")
     _add_format(p)
 
     p = sub.add_parser("jenkins", help="manage the model's Jenkins job",

@@ -18,9 +18,11 @@ from generator.errors import UndeterminedError
 TIMEOUT_SECONDS = 15
 
 
-def query(base_url: str, promql: str) -> list[float]:
-    """The value of every series the instant query returns (an empty list: no data)."""
-    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+def query(base_url: str, promql: str, at: str = "") -> list[float]:
+    """The value of every series the instant query returns (an empty list: no data), evaluated now
+    or at `at` (RFC 3339 or a Unix timestamp, as Prometheus' `time` parameter takes it)."""
+    params = {"query": promql, **({"time": at} if at else {})}
+    url = base_url.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode(params)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only
             body = json.loads(response.read())

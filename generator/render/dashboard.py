@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from generator.model import Environment, Spec
-from generator.render.promql import GROUPS, REQUEST_DURATION, REQUESTS, SLOQuery, model_label, number, slo_queries
+from generator.render.promql import GROUPS, SLOQuery, exporter, model_label, number, slo_queries
 
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x dashboard JSON
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -83,9 +83,10 @@ def _slo_panel(panel_id: int, q: SLOQuery) -> dict[str, Any]:
 
 
 def _overview(spec: Spec, env: Environment) -> list[tuple[str, str, str, str]]:
-    sel = f'{{namespace="{env.namespace}",{model_label(spec)}="{spec.name}"}}'
-    rate = f"sum(rate({REQUESTS}{sel}[{OVERVIEW_WINDOW}]))"
-    p95 = (f"histogram_quantile(0.95, sum by (le) (rate({REQUEST_DURATION}{sel}[{OVERVIEW_WINDOW}])))"
+    out = exporter(spec)
+    sel = f'{{namespace="{env.namespace}",{model_label(spec)}="{spec.name}"{out.request_matchers}}}'
+    rate = f"sum(rate({out.requests}{sel}[{OVERVIEW_WINDOW}]))"
+    p95 = (f"histogram_quantile(0.95, sum by (le) (rate({out.duration}_bucket{sel}[{OVERVIEW_WINDOW}])))"
            " * 1000")
     return [("Request rate", "requests per second", rate, "reqps"),
             ("p95 latency", "95th percentile request latency (ms)", p95, "ms")]

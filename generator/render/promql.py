@@ -1,12 +1,19 @@
-"""PromQL for the spec's SLOs: one source for the alert rules, the canary analysis and the dashboard.
+"""PromQL for the spec's SLOs: one source for the alert rules, the canary analysis, the dashboard and
+`mlopsgen analyze`.
 
 Every SLO becomes one PromQL expression giving one value for the model in one environment (the
-worst replica for per-replica signals). The breach expression compares it with the threshold in
-the SLO's direction (`operator: above` breaches with `>`, `below` with `<`); the canary analysis
-succeeds on the opposite, non-strict comparison. `<sel>` below is the model's label matchers,
-`{namespace="<env namespace>",<model label>="<model name>"}`, where the model label is the
-runtime's pod label copied onto every series by the ServiceMonitor's podTargetLabels (for KServe:
-`serving_kserve_io_inferenceservice`); `<w>` is the SLO's `window`.
+worst replica for per-replica signals), optionally for one version of it. `<sel>` below is the
+model's label matchers, `{namespace="<env namespace>",<model label>="<model name>"<version>}`,
+where the model label is the runtime's pod label that the ServiceMonitor copies onto every series
+(podTargetLabels; generator/runtimes/base.py Scrape) and `<version>` is empty for the alerts and
+the whole-model dashboard, and selects the new version's pods in an analysis
+(generator/runtimes/versions.py: `mlopsgen.io/release` for `analyze --release`, the Rollout's
+`rollouts-pod-template-hash` argument in an AnalysisTemplate). `<w>` is the SLO's `window`.
+
+The metric names come from the spec's exporter (generator/runtimes/exporters.py, spec
+`monitoring.exporter`): below, the scaffolded server's (`mlopsgen`); a stock bento's are
+`bentoml_service_request_total{http_response_code}`, `bentoml_service_request_duration_seconds`
+and `bentoml_service_request_in_progress`, with BentoML's probe and metrics endpoints left out.
 
 | Group    | Signal            | Unit (threshold)     | Metrics the model server must export                           |
 |----------|-------------------|----------------------|----------------------------------------------------------------|
@@ -29,46 +36,59 @@ Histograms and summaries are read through their `_sum` and `_count` series. The 
 
 - latency: `histogram_quantile(<percentile/100>, sum by (le) (rate(http_request_duration_seconds_bucket<sel>[<w>])))
   * 1000`
-- errorRate: `rate(http_requests_total{<sel matchers>,code=~"5.."}) / rate(http_requests_total)`
+- errorRate: `(rate(http_requests_total{<sel matchers>,code=~"5.."}) or vector(0)) / rate(http_requests_total)`:
+  no 5xx series is an error rate of 0, not "no data"; no requests at all stays no data
 - throughput: `rate(http_requests_total)`
 - memory: `max(sum by (pod) (container_memory_working_set_bytes<pods>)) / 1048576`
 - cpu: `max(sum by (pod) (rate(container_cpu_usage_seconds_total<pods>[<w>])))`
 - serverLoad: `max(sum by (pod) (model_inflight_requests<sel>))`
 - inputLength: `rate(model_input_length_sum) / rate(model_input_length_count)`
 - inputVolume: `rate(model_input_rows_total)`
-- missingValues: `rate(model_input_missing_values_total) / rate(model_input_values_total)`
+- missingValues, nullPredictions: shares like errorRate (`(rate(part) or vector(0)) / rate(whole)`)
 - imageBrightness: `rate(model_input_image_brightness_sum) / rate(model_input_image_brightness_count)`
-- nullPredictions: `rate(model_predictions_null_total) / rate(model_predictions_total)`
-- scoreShift: `abs(<mean> - <mean offset 1d>)`, mean = `rate(model_prediction_score_sum) /
-  rate(model_prediction_score_count)`, the day-ago mean with `[<w>] offset 1d`
-- custom: `(<query>)`, every `$selector` replaced by the matchers of `<sel>` without braces
+- scoreShift: `abs(<mean> - <baseline mean>)`, mean = `rate(model_prediction_score_sum) /
+  rate(model_prediction_score_count)`; the baseline is the stable version (every other version of
+  the model: `<version label>!="<new>"`) when a version is measured, else the same series a day ago
+  (`[<w>] offset 1d`)
+- custom: `(<query>)`, every `$selector` replaced by the matchers of `<sel>` without braces (the
+  `)` on a line of its own when the query may end in a `# comment`)
 
 `<pods>` is `{namespace="<ns>",pod=~"<model>-.*",container!=""}`: cAdvisor series lack the model
 label, so `memory` and `cpu` find the model's pods by name (every runtime names them `<model>-...`)
 in the environment's namespace; `container!=""` drops the pod-level cgroup series that would count
-every container twice. Per-replica signals take the worst replica: `max`, or `min` for
+every container twice. For one version they keep the pods that version's scrape target names
+(`and on (pod) up<sel>`). Per-replica signals take the worst replica: `max`, or `min` for
 `operator: below`.
 
-No data and NaN (a ratio over a window without traffic) fail a canary measurement, like
-`mlopsgen analyze` without `--no-data pass`: the Argo Rollouts condition is
-`len(result) > 0 && result[0] <= <threshold>` (`>=` for `below`), the form the Argo Rollouts analysis
-docs give for treating an empty Prometheus result as a failure; NaN fails because every comparison
-with NaN is false. A custom query should return one series (the analysis reads `result[0]`).
+**Breach** (alert rules): `<value> > <threshold>` for `operator: above`; `<value> < <threshold> or
+absent(<value>)` for `below`, so a model that stops answering (its series gone) fires the alert
+instead of going silent.
+
+**No data** (an empty result, or NaN: a ratio over a window without traffic) is judged by the SLO's
+`noData` policy in the canary analysis and in `mlopsgen analyze`: `fail` (the default), `pass`
+(scoreShift's default: a new model has no day of history and a canary no stable baseline yet), or
+`inconclusive` (Argo Rollouts: neither successCondition nor failureCondition holds, the
+measurement is Inconclusive and the rollout pauses; `analyze`: exit 5). Argo's expr has `isNaN`.
+A custom query should return one series (the analysis reads `result[0]`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from generator.model import SLO, Environment, Spec
-from generator.runtimes import runtime_for
+from generator.runtimes import EXPORTERS, runtime_for
+from generator.runtimes.exporters import Exporter
+from generator.runtimes.versions import (
+    CANARY_HASH_ARG,
+    RELEASE_LABEL,
+    ROLLOUT_HASH_LABEL,
+    prometheus_label,
+    release_label,
+)
 
-REQUEST_DURATION = "http_request_duration_seconds_bucket"
-REQUESTS = "http_requests_total"
 MEMORY = "container_memory_working_set_bytes"
 CPU = "container_cpu_usage_seconds_total"
-INFLIGHT = "model_inflight_requests"
 INPUT_LENGTH = "model_input_length"
 INPUT_ROWS = "model_input_rows_total"
 INPUT_MISSING = "model_input_missing_values_total"
@@ -79,6 +99,7 @@ PREDICTIONS = "model_predictions_total"
 PREDICTION_SCORE = "model_prediction_score"
 SELECTOR_PLACEHOLDER = "$selector"
 MIB = 1048576
+SHARES = frozenset({"errorRate", "missingValues", "nullPredictions"})  # 0-1 ratios of a part to a whole
 
 
 @dataclass(frozen=True)
@@ -100,10 +121,31 @@ SIGNALS: dict[str, Signal] = {
     "missingValues": Signal("Input", "", "share of missing input values (0-1)"),
     "imageBrightness": Signal("Input", "", "mean input image brightness (0-255)"),
     "nullPredictions": Signal("Output", "", "share of null or empty predictions (0-1)"),
-    "scoreShift": Signal("Output", "", "absolute change of the mean score against a day ago"),
+    "scoreShift": Signal("Output", "", "absolute change of the mean score against the baseline"),
     "custom": Signal("Custom", "", "custom query"),
 }
 GROUPS = ("Software", "Input", "Output", "Custom")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of the model: the pods whose `label` (a Prometheus label name) is `value`."""
+
+    label: str
+    value: str
+
+    def matcher(self, op: str = "=") -> str:
+        return f',{self.label}{op}"{self.value}"'
+
+
+def release_version(tag: str) -> Version:
+    """The pods of the release with this image tag (or image reference), on every runtime."""
+    return Version(prometheus_label(RELEASE_LABEL), release_label(tag))
+
+
+def rollout_version() -> Version:
+    """In an AnalysisTemplate: the Rollout's new ReplicaSet, from the analysis argument."""
+    return Version(prometheus_label(ROLLOUT_HASH_LABEL), "{{args." + CANARY_HASH_ARG + "}}")
 
 
 @dataclass(frozen=True)
@@ -113,6 +155,7 @@ class SLOQuery:
     breach: str  # PromQL that returns a series when the SLO is breached
     summary: str  # one line for the alert
     success_condition: str = ""  # Argo Rollouts successCondition for one measurement of `value`
+    failure_condition: str = ""  # Argo Rollouts failureCondition ("" : whatever is not a success fails)
 
     @property
     def alert_name(self) -> str:
@@ -127,24 +170,35 @@ class SLOQuery:
         return "<" if self.slo.operator == "below" else ">"
 
 
+def exporter(spec: Spec) -> Exporter:
+    return EXPORTERS[spec.monitoring.exporter]
+
+
 def model_label(spec: Spec) -> str:
-    """The Prometheus label that names the model: the runtime's pod label, sanitised like
-    Prometheus does for podTargetLabels (every character outside [a-zA-Z0-9_] becomes _)."""
-    return re.sub(r"[^a-zA-Z0-9_]", "_", runtime_for(spec).scrape(spec).pod_label)
+    """The Prometheus label that names the model: the runtime's pod label as podTargetLabels store it."""
+    return prometheus_label(runtime_for(spec).scrape(spec).model_label)
 
 
-def _matchers(spec: Spec, env: Environment, extra: str = "") -> str:
-    # names are DNS-1123 labels (checked by the schema), so they need no escaping in PromQL
-    return f'namespace="{env.namespace}",{model_label(spec)}="{spec.name}"{extra}'
+@dataclass(frozen=True)
+class _Scope:
+    """Where one query looks: the model in an environment, maybe one version of it."""
 
+    spec: Spec
+    env: Environment
+    version: str = ""  # matchers of the version (",label=\"value\""), "" for every version
 
-def _selector(spec: Spec, env: Environment, extra: str = "") -> str:
-    return "{" + _matchers(spec, env, extra) + "}"
+    def matchers(self, extra: str = "") -> str:
+        # names are DNS-1123 labels (checked by the schema), so they need no escaping in PromQL
+        return f'namespace="{self.env.namespace}",{model_label(self.spec)}="{self.spec.name}"{self.version}{extra}'
 
+    def selector(self, extra: str = "") -> str:
+        return "{" + self.matchers(extra) + "}"
 
-def _pods(spec: Spec, env: Environment) -> str:
-    """cAdvisor series of the model's containers: they carry namespace and pod, not the model label."""
-    return f'{{namespace="{env.namespace}",pod=~"{spec.name}-.*",container!=""}}'
+    def pods(self, expr: str) -> str:
+        """`expr` (by pod) over cAdvisor series, which carry namespace and pod but not the model label."""
+        series = f'{{namespace="{self.env.namespace}",pod=~"{self.spec.name}-.*",container!=""}}'
+        scoped = expr.replace("<pods>", series)
+        return f"({scoped} and on (pod) up{self.selector()})" if self.version else scoped
 
 
 def _rate(metric: str, selector: str, window: str, offset: str = "") -> str:
@@ -155,6 +209,11 @@ def _ratio(numerator: str, denominator: str, selector: str, window: str, offset:
     return f"{_rate(numerator, selector, window, offset)} / {_rate(denominator, selector, window, offset)}"
 
 
+def _share(part: str, whole: str) -> str:
+    """part/whole where a missing part is 0 (no 5xx yet), and a missing whole stays no data."""
+    return f"({part} or vector(0)) / {whole}"
+
+
 def number(value: float) -> str:
     """The threshold exactly, as PromQL and Argo's expr read it: 40, 0.01, 1234567 (not 1.23457e+06)."""
     if float(value).is_integer() and abs(value) < 1e15:
@@ -162,49 +221,75 @@ def number(value: float) -> str:
     return repr(float(value))
 
 
-def value_query(spec: Spec, env: Environment, slo: SLO) -> str:
-    """PromQL for the SLO's measured value (one series)."""
-    sel, window = _selector(spec, env), slo.window
+def _value(scope: _Scope, slo: SLO, baseline: _Scope | None) -> str:
+    sel, window, out = scope.selector(), slo.window, exporter(scope.spec)
+    requests = scope.selector(out.request_matchers)
     worst = "min" if slo.operator == "below" else "max"  # the worst replica
     signal = slo.signal
     if signal == "latency":
         quantile = (slo.percentile or 0) / 100
-        return (f"histogram_quantile({quantile:g}, sum by (le) (rate({REQUEST_DURATION}"
-                f"{sel}[{window}]))) * 1000")
+        return (f"histogram_quantile({quantile:g}, sum by (le) (rate({out.duration}_bucket"
+                f"{requests}[{window}]))) * 1000")
     if signal == "errorRate":
-        server_errors = _selector(spec, env, ',code=~"5.."')
-        return f"{_rate(REQUESTS, server_errors, window)} / {_rate(REQUESTS, sel, window)}"
+        server_errors = scope.selector(f'{out.request_matchers},{out.code_label}=~"5.."')
+        return _share(_rate(out.requests, server_errors, window), _rate(out.requests, requests, window))
     if signal == "throughput":
-        return _rate(REQUESTS, sel, window)
+        return _rate(out.requests, requests, window)
     if signal == "memory":
-        return f"{worst}(sum by (pod) ({MEMORY}{_pods(spec, env)})) / {MIB}"
+        return f"{worst}({scope.pods(f'sum by (pod) ({MEMORY}<pods>)')}) / {MIB}"
     if signal == "cpu":
-        return f"{worst}(sum by (pod) (rate({CPU}{_pods(spec, env)}[{window}])))"
+        return f"{worst}({scope.pods(f'sum by (pod) (rate({CPU}<pods>[{window}]))')})"
     if signal == "serverLoad":
-        return f"{worst}(sum by (pod) ({INFLIGHT}{sel}))"
+        return f"{worst}(sum by (pod) ({out.inflight}{requests}))"
     if signal == "inputLength":
         return _ratio(f"{INPUT_LENGTH}_sum", f"{INPUT_LENGTH}_count", sel, window)
     if signal == "inputVolume":
         return _rate(INPUT_ROWS, sel, window)
     if signal == "missingValues":
-        return _ratio(INPUT_MISSING, INPUT_VALUES, sel, window)
+        return _share(_rate(INPUT_MISSING, sel, window), _rate(INPUT_VALUES, sel, window))
     if signal == "imageBrightness":
         return _ratio(f"{IMAGE_BRIGHTNESS}_sum", f"{IMAGE_BRIGHTNESS}_count", sel, window)
     if signal == "nullPredictions":
-        return _ratio(PREDICTIONS_NULL, PREDICTIONS, sel, window)
+        return _share(_rate(PREDICTIONS_NULL, sel, window), _rate(PREDICTIONS, sel, window))
     if signal == "scoreShift":
         now = _ratio(f"{PREDICTION_SCORE}_sum", f"{PREDICTION_SCORE}_count", sel, window)
-        day_ago = _ratio(f"{PREDICTION_SCORE}_sum", f"{PREDICTION_SCORE}_count", sel, window, " offset 1d")
-        return f"abs({now} - {day_ago})"
+        if baseline is not None:
+            then = _ratio(f"{PREDICTION_SCORE}_sum", f"{PREDICTION_SCORE}_count", baseline.selector(), window)
+        else:
+            then = _ratio(f"{PREDICTION_SCORE}_sum", f"{PREDICTION_SCORE}_count", sel, window, " offset 1d")
+        return f"abs({now} - {then})"
     if signal == "custom":
-        return "(" + slo.query.replace(SELECTOR_PLACEHOLDER, _matchers(spec, env)) + ")"
+        query = slo.query.replace(SELECTOR_PLACEHOLDER, scope.matchers())
+        return f"({query}\n)" if "#" in query else f"({query})"  # a `# comment` must not swallow the `)`
     raise ValueError(f"unknown SLO signal {signal!r}")
 
 
-def success_condition(slo: SLO) -> str:
-    """Argo Rollouts successCondition: a value exists and is on the good side of the threshold."""
-    comparison = ">=" if slo.operator == "below" else "<="
-    return f"len(result) > 0 && result[0] {comparison} {number(slo.threshold)}"
+def value_query(spec: Spec, env: Environment, slo: SLO, version: Version | None = None) -> str:
+    """PromQL for the SLO's measured value (one series), for one version of the model or all of them."""
+    if version is None:
+        return _value(_Scope(spec, env), slo, None)
+    return _value(_Scope(spec, env, version.matcher()), slo, _Scope(spec, env, version.matcher("!=")))
+
+
+def breach_query(value: str, slo: SLO) -> str:
+    """PromQL that returns a series while the SLO is breached; a below-threshold SLO also when the
+    value's series are gone (the model stopped answering)."""
+    if slo.operator == "below":
+        return f"{value} < {number(slo.threshold)} or absent({value})"
+    return f"{value} > {number(slo.threshold)}"
+
+
+def _conditions(slo: SLO) -> tuple[str, str]:
+    """Argo Rollouts successCondition and failureCondition for one measurement, per `noData`."""
+    good = ">=" if slo.operator == "below" else "<="
+    bad = "<" if slo.operator == "below" else ">"
+    threshold = number(slo.threshold)
+    measured = "len(result) > 0 && !isNaN(result[0])"
+    if slo.no_data == "pass":
+        return f"len(result) == 0 || isNaN(result[0]) || result[0] {good} {threshold}", ""
+    if slo.no_data == "inconclusive":  # neither holds on no data: the measurement is Inconclusive
+        return f"{measured} && result[0] {good} {threshold}", f"{measured} && result[0] {bad} {threshold}"
+    return f"{measured} && result[0] {good} {threshold}", ""
 
 
 def summary(spec: Spec, env: Environment, slo: SLO) -> str:
@@ -213,11 +298,12 @@ def summary(spec: Spec, env: Environment, slo: SLO) -> str:
             f"({bound} {number(slo.threshold)}{SIGNALS[slo.signal].unit})")
 
 
-def slo_queries(spec: Spec, env: Environment) -> list[SLOQuery]:
+def slo_queries(spec: Spec, env: Environment, version: Version | None = None) -> list[SLOQuery]:
+    """Every SLO's queries: the alert's breach on the whole model, and the measured value of
+    `version` (the whole model when None) for the analysis."""
     out = []
     for slo in spec.monitoring.slos:
-        value = value_query(spec, env, slo)
-        comparison = "<" if slo.operator == "below" else ">"
-        out.append(SLOQuery(slo, value, f"{value} {comparison} {number(slo.threshold)}",
-                            summary(spec, env, slo), success_condition(slo)))
+        success, failure = _conditions(slo)
+        out.append(SLOQuery(slo, value_query(spec, env, slo, version), breach_query(value_query(spec, env, slo), slo),
+                            summary(spec, env, slo), success, failure))
     return out

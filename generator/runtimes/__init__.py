@@ -12,11 +12,20 @@ from __future__ import annotations
 from generator.model import Spec
 from generator.runtimes.base import ServingRuntime
 from generator.runtimes.bentoml import BentoML
+from generator.runtimes.exporters import MLOPSGEN, Exporter
 from generator.runtimes.kserve import KServe
 from generator.runtimes.seldon import Seldon
 
 REGISTRY: tuple[ServingRuntime, ...] = (KServe("serverless"), KServe("raw"), Seldon(), BentoML())
 BY_KEY: dict[str, ServingRuntime] = {runtime.key: runtime for runtime in REGISTRY}
+# monitoring.exporter's values: the scaffolded server's, then each runtime's stock servers'
+EXPORTERS: dict[str, Exporter] = {MLOPSGEN.name: MLOPSGEN,
+                                  **{e.name: e for runtime in REGISTRY for e in runtime.exporters}}
+
+
+def default_exporter(runtime: ServingRuntime) -> str:
+    """monitoring.exporter when the spec names none: the runtime's stock server's, else the scaffolded one's."""
+    return runtime.exporters[0].name if runtime.exporters else MLOPSGEN.name
 
 
 def spec_names() -> tuple[str, ...]:

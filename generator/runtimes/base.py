@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Environment, Spec
+from generator.runtimes.exporters import Exporter
 from generator.runtimes.release_state import ReleaseState
 from generator.runtimes.rollouts import OverlayPlace
 
@@ -44,12 +45,19 @@ class ReleasePatch:
 
 @dataclass(frozen=True)
 class Scrape:
-    """What the ServiceMonitor selects, and the pod label PromQL uses to find the model."""
+    """Where the model's own metrics are: the pods carrying `selector: <model name>`, on container
+    port `port` at `path`. mlopsgen renders a headless metrics Service over those pods and a
+    ServiceMonitor that copies `target_labels` (pod labels) onto every series: the first names the
+    model, the others tell its versions apart (generator/runtimes/versions.py)."""
 
-    service_label: str
-    port: str
+    selector: str
+    port: int
     path: str
-    pod_label: str
+    target_labels: tuple[str, ...]
+
+    @property
+    def model_label(self) -> str:
+        return self.target_labels[0]
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,13 @@ class ServingRuntime(Protocol):
         ...
 
     def scrape(self, spec: Spec) -> Scrape: ...
+
+    @property
+    def exporters(self) -> tuple[Exporter, ...]:
+        """The metric names its controller's stock model servers export (generator/runtimes/exporters.py);
+        the first is the spec's monitoring.exporter when it names none (default_exporter)."""
+        ...
+
 
     def kinds(self, spec: Spec) -> list[Kind]: ...
 

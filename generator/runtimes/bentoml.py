@@ -24,12 +24,23 @@ from generator.runtimes.base import (
     Scrape,
     yaml_artifact,
 )
+from generator.runtimes.exporters import SOFTWARE_SIGNALS, Exporter
 from generator.runtimes.placement import placement
 from generator.runtimes.release_state import ReleaseState
 from generator.runtimes.rollouts import OverlayPlace, RolloutPlan
+from generator.runtimes.versions import RELEASE_LABEL, ROLLOUT_HASH_LABEL, release_label
 
 IMAGE = "/spec/template/spec/containers/0/image"
 NAME_LABEL = "app.kubernetes.io/name"
+RELEASE = "/spec/template/metadata/labels/" + RELEASE_LABEL.replace("~", "~0").replace("/", "~1")
+# A stock bento's own metrics (docs.bentoml.com build-with-bentoml/observability/metrics, "Default
+# metrics": bentoml_service_request_total{endpoint,http_response_code,...}, the
+# bentoml_service_request_duration_seconds histogram, the bentoml_service_request_in_progress
+# gauge, at /metrics on the Service's port). They count every endpoint, probes and scrapes
+# included, so the queries leave BentoML's probe and metrics routes out; no input or output metrics.
+EXPORTER = Exporter("bentoml", "bentoml_service_request_total", "http_response_code",
+                    "bentoml_service_request_duration_seconds", "bentoml_service_request_in_progress",
+                    ',endpoint!~"/healthz|/livez|/readyz|/metrics"', SOFTWARE_SIGNALS)
 # an Argo Rollout with its own Services: canary and blue-green; mirroring needs a mesh.
 CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "blueGreen"}), controller_driven=True)
 
@@ -52,10 +63,17 @@ class BentoML:
         return [ReleasePatch(RELEASE_FILE, PatchTarget("argoproj.io", "v1alpha1", "Rollout", spec.name))]
 
     def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
-        return {RELEASE_FILE: [{"op": "replace", "path": IMAGE, "value": state.serving}]}
+        return {RELEASE_FILE: [{"op": "replace", "path": IMAGE, "value": state.serving},
+                               {"op": "add", "path": RELEASE, "value": release_label(state.serving)}]}
 
     def scrape(self, spec: Spec) -> Scrape:
-        return Scrape(NAME_LABEL, "http", "/metrics", NAME_LABEL)
+        # a bento serves /metrics on its HTTP port (docs.bentoml.com build-with-bentoml/observability/metrics)
+        return Scrape(NAME_LABEL, spec.serving.port, "/metrics", (NAME_LABEL, RELEASE_LABEL, ROLLOUT_HASH_LABEL))
+
+    @property
+    def exporters(self) -> tuple[Exporter, ...]:
+        return (EXPORTER,)
+
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         return [yaml_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving",

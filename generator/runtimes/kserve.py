@@ -26,6 +26,18 @@ those repositories):
   pkg/reconciler/serverlessservice/resources/services.go MakePrivateService,
   pkg/reconciler/revision/resources/queue.go).
 - Scale to zero is Knative's; a RawDeployment HPA has minReplicas >= 1.
+- Metrics: the ServiceMonitor must not use the private Service's http-usermetric port: that is
+  queue-proxy's own metrics (revision_request_count and the like), and KServe merges the model's
+  metrics into it only with metric aggregation on (kserve pkg/webhook/admission/pod/
+  metrics_aggregate_injector.go). The raw predictor Service's port has no usable name. So the model
+  is scraped on its own container port through mlopsgen's metrics Service (Scrape), selecting the
+  pods by `serving.kserve.io/inferenceservice`. Knative keeps the user container's one port number
+  (renaming it `user-port`; knative/serving pkg/reconciler/revision/resources/deploy.go
+  makeServingContainer, buildContainerPorts) and the pod IP answers on it beside queue-proxy's
+  8012/9090/9091 (queue.go); `spec.predictor.labels` reach the predictor pods in both modes (components/predictor.go
+  buildObjectMeta; Knative copies the revision template's labels onto the pods: configuration/
+  resources/revision.go MakeRevision, revision/resources/meta.go makeLabels), which carries the
+  release label (versions.py).
 """
 
 from __future__ import annotations
@@ -47,13 +59,16 @@ from generator.runtimes.base import (
     Scrape,
     yaml_artifact,
 )
+from generator.runtimes.exporters import Exporter
 from generator.runtimes.payload import payload_logger
 from generator.runtimes.placement import placement
 from generator.runtimes.release_state import ReleaseState
 from generator.runtimes.rollouts import OverlayPlace, RolloutPlan
+from generator.runtimes.versions import RELEASE_LABEL, ROLLOUT_HASH_LABEL, release_label
 
 IMAGE = "/spec/predictor/containers/0/image"
 TRAFFIC = "/spec/predictor/canaryTrafficPercent"
+LABELS = "/spec/predictor/labels"
 POD_LABEL = "serving.kserve.io/inferenceservice"
 
 SERVERLESS = Capabilities(
@@ -98,7 +113,8 @@ class KServe:
         return [ReleasePatch(RELEASE_FILE, self._target(spec))]
 
     def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
-        ops: Ops = [{"op": "replace", "path": IMAGE, "value": state.serving}]
+        ops: Ops = [{"op": "replace", "path": IMAGE, "value": state.serving},
+                    {"op": "add", "path": LABELS, "value": {RELEASE_LABEL: release_label(state.serving)}}]
         # Serverless: Knative keeps the previous revision serving the rest (0 %: a tagged preview).
         # Raw: the Argo Rollout that references KServe's Deployment runs the canary on this change.
         if self.mode == "serverless" and state.candidate:
@@ -106,7 +122,13 @@ class KServe:
         return {RELEASE_FILE: ops}
 
     def scrape(self, spec: Spec) -> Scrape:
-        return Scrape(POD_LABEL, "http-usermetric", "/metrics", POD_LABEL)
+        versions = (RELEASE_LABEL, ROLLOUT_HASH_LABEL) if self.capabilities.controller_driven else (RELEASE_LABEL,)
+        return Scrape(POD_LABEL, spec.serving.port, "/metrics", (POD_LABEL, *versions))
+
+    @property
+    def exporters(self) -> tuple[Exporter, ...]:
+        return ()
+
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         tag_routing = any(env.strategy == "blueGreen" for env in spec.deploy.environments)

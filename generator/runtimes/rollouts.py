@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.runtimes.versions import CANARY_HASH_ARG
+
+# The AnalysisTemplate's arguments and where the Rollout takes each from: the pod template hash of
+# the new ReplicaSet (Latest; argo-rollouts docs/features/analysis.md, "podTemplateHashValue").
+# The stable version is every other pod of the model (promql.Version.matcher("!=")).
+ANALYSIS_ARGS: tuple[tuple[str, str], ...] = ((CANARY_HASH_ARG, "Latest"),)
+
 
 @dataclass(frozen=True)
 class RolloutPlan:
     analysis_template: str  # the AnalysisTemplate every analysis step and pre-promotion runs
     stable_service: str = ""  # "" when the runtime's controller owns the Service (KServe raw)
     preview_service: str = ""  # canary pods, or the blue-green preview
+    args: tuple[tuple[str, str], ...] = ANALYSIS_ARGS  # the analysis arguments and their podTemplateHashValue
 
     @property
     def services(self) -> bool:

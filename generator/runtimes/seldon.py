@@ -12,8 +12,17 @@ Upstream behaviour this module relies on (SeldonIO/seldon-core v1.17.1):
 - Each predictor gets the entry Service `<sdep>-<predictor>`, ports http 8000 and grpc 5001 on the
   executor, selecting `seldon-app` (seldondeployment_controller.go createPredictorService); there is
   no Service for the SeldonDeployment as a whole.
-- The executor serves Prometheus metrics at /prometheus on its http port 8000
-  (seldondeployment_engine.go createExecutorContainer; executor/api/rest/server.go).
+- The executor serves Prometheus metrics at /prometheus on its http port 8000 (ports http and
+  metrics are both 8000: seldondeployment_engine.go createExecutorContainer; executor/api/rest/
+  server.go): only seldon_api_executor_* series, not the model's. So the model is scraped on its own
+  container port through mlopsgen's metrics Service, selecting `seldon-deployment-id`. The model
+  container's port must be named `http`, or the defaulting webhook overwrites the graph's httpPort
+  with 9000 (apis/machinelearning.seldon.io/v1/defaults.go setContainerPredictiveUnitDefaults).
+- Labels reach the pods from the predictor's `labels` and then, overriding them, the
+  componentSpec's `metadata.labels` (seldondeployment_controller.go createDeploymentWithoutEngine):
+  the release writes each predictor's release label there (versions.py), which tells the main and
+  the candidate predictor's pods apart (both carry the same seldon-deployment-id and
+  app.kubernetes.io/name).
 - With Istio, non-shadow predictors become weighted routes (`weight = traffic`) of one
   VirtualService `<sdep>` and a shadow predictor a `mirror`; with Ambassador, Mappings with
   `weight` and `shadow: true` (seldondeployment_controller.go createIstioResources,
@@ -40,14 +49,18 @@ from generator.runtimes.base import (
     Scrape,
     yaml_artifact,
 )
+from generator.runtimes.exporters import Exporter
 from generator.runtimes.payload import payload_logger
 from generator.runtimes.placement import placement
 from generator.runtimes.release_state import ReleaseState
 from generator.runtimes.rollouts import OverlayPlace
+from generator.runtimes.versions import RELEASE_LABEL, release_label
 
 MAIN = "/spec/predictors/0"
 CANDIDATE = "/spec/predictors/1"
 IMAGE = "/componentSpecs/0/spec/containers/0/image"
+POD_METADATA = "/componentSpecs/0/metadata"  # its labels are copied onto the pods (see above)
+DEPLOYMENT_LABEL = "seldon-deployment-id"
 CONTROLLER = "SeldonIO/seldon-core operator/controllers/seldondeployment_controller.go"
 # SeldonDeployment predictors carry traffic weights and a shadow flag; no preview endpoint.
 CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "shadow"}), shadow=True)
@@ -88,10 +101,21 @@ class Seldon:
             {"op": "replace", "path": CANDIDATE + "/traffic", "value": 0 if state.shadow else state.traffic},
             {"op": "replace", "path": CANDIDATE + "/replicas", "value": 1 if active else 0},
             {"op": "replace", "path": CANDIDATE + "/shadow", "value": state.shadow},
+            {"op": "add", "path": MAIN + POD_METADATA,
+             "value": {"labels": {RELEASE_LABEL: release_label(state.stable)}}},
+            {"op": "add", "path": CANDIDATE + POD_METADATA,
+             "value": {"labels": {RELEASE_LABEL: release_label(state.candidate or state.stable)}}},
         ]}
 
     def scrape(self, spec: Spec) -> Scrape:
-        return Scrape("seldon-deployment-id", "http", "/prometheus", "app.kubernetes.io/name")
+        # the model container's own port (not the executor's /prometheus on 8000, which has only
+        # seldon_api_executor_* series); both predictors' pods carry seldon-deployment-id
+        return Scrape(DEPLOYMENT_LABEL, spec.serving.port, "/metrics", (DEPLOYMENT_LABEL, RELEASE_LABEL))
+
+    @property
+    def exporters(self) -> tuple[Exporter, ...]:
+        return ()
+
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         scaling = spec.serving.autoscaling

@@ -31,6 +31,8 @@ DERIVED_DEFAULTS: dict[str, str] = {
     "deploy.environments[].strategy": "per deploy.case, production, SLOs and runtime (strategies.effective_strategy)",
     "monitoring.slos[].name": "the signal's name, with the percentile for latency",
     "monitoring.slos[].operator": "below for throughput and inputVolume, above otherwise",
+    "monitoring.slos[].noData": "pass for scoreShift, fail otherwise",
+    "monitoring.exporter": "the runtime's stock server's if it has one, else mlopsgen (the scaffolded server)",
     "training.orchestrator": "the first of ci.targets",
     "training.image": "ci.image (itself build.baseImage by default)",
     "training.registry.modelName": "metadata.name",

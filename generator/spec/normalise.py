@@ -48,13 +48,15 @@ from generator.model import (
     Training,
     TrainingTriggers,
 )
-from generator.runtimes import modes
+from generator.runtimes import default_exporter, modes, runtime_named
 from generator.spec.defaults import schema_default, with_defaults
 from generator.spec.strategies import effective_strategy, runtime_key
 from generator.spec.validation import spec_schema
 
 # Signals that fail when they drop: too little traffic or data is the problem.
 BREACH_BELOW = ("throughput", "inputVolume")
+# no data passes by default: a new model has no day of history, a first canary no stable baseline
+NO_HISTORY_PASSES = ("scoreShift",)
 
 
 def _strategy_defaults() -> dict[str, Any]:
@@ -100,7 +102,7 @@ def normalise(raw: dict[str, Any], source: str) -> Spec:
         ci=_ci(ci, build["baseImage"]),
         deploy=_deploy(data["deploy"], meta, serving["autoscaling"]["minReplicas"],
                        runtime_key(raw["serving"]), bool(data["monitoring"].get("slos"))),
-        monitoring=_monitoring(data["monitoring"]),
+        monitoring=_monitoring(data["monitoring"], default_exporter(runtime_named(runtime_key(raw["serving"])))),
         training=_training(data["training"], data) if "training" in data else None,
     )
 
@@ -200,7 +202,7 @@ def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int, run
     )
 
 
-def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
+def _monitoring(monitoring: dict[str, Any], default_exporter: str) -> Monitoring:
     prometheus = monitoring["prometheus"]
     selector = prometheus["ruleSelector"]
     return Monitoring(
@@ -217,8 +219,10 @@ def _monitoring(monitoring: dict[str, Any]) -> Monitoring:
             runbook=slo.get("runbook", ""),
             operator=slo.get("operator", "below" if slo["signal"] in BREACH_BELOW else "above"),
             query=slo.get("query", ""),
+            no_data=slo.get("noData", "pass" if slo["signal"] in NO_HISTORY_PASSES else "fail"),
         ) for slo in monitoring.get("slos", ())),
         dashboard=monitoring["dashboard"],
+        exporter=monitoring.get("exporter", default_exporter),
     )
 
 

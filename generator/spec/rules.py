@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 from generator.errors import Problem
 from generator.model import SLO, Environment, Spec, Training
-from generator.runtimes import able, labels, modes, runtime_named
+from generator.runtimes import EXPORTERS, able, labels, modes, runtime_named
 from generator.spec.loader import Locator, PathKey
+from generator.spec.slo_rules import slo_problems
 from generator.spec.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME
 
 SLOS: PathKey = ("monitoring", "slos")
@@ -148,6 +149,7 @@ def _slos(spec: Spec, where: Locator) -> Iterator[Problem]:
             yield where.problem((*SLOS, i), f"two SLOs are named '{slo.name}'",
                                 "give one of them a distinct name field", "unique-slo")
         seen.add(slo.name)
+    yield from slo_problems(spec.monitoring.slos, EXPORTERS[spec.monitoring.exporter], where)
 
 
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))

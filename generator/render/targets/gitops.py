@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
-from generator.model import Spec
+from generator.model import Environment, Spec
 from generator.render.dashboard import dashboard_json
-from generator.render.promql import slo_queries
+from generator.render.promql import rollout_version, slo_queries
 from generator.render.release import history_text, release_texts
-from generator.render.targets.gitops_names import environment_names, project_description
+from generator.render.targets.gitops_names import environment_names, model_names, project_description
 from generator.runtimes import runtime_for
 from generator.runtimes.base import Kind, ServingRuntime
 from generator.runtimes.release_state import ReleaseState
-from generator.runtimes.rollouts import OverlayPlace
+from generator.runtimes.rollouts import ANALYSIS_ARGS, OverlayPlace
 
 
 def initial_image(spec: Spec) -> str:
@@ -24,6 +24,20 @@ def initial_image(spec: Spec) -> str:
 
 def _yaml(path: str, blueprint: str, origin: str, **context: object) -> PlannedArtifact:
     return PlannedArtifact(path, blueprint, Syntax.YAML, origin, dict(context))
+
+
+def analysis_template(spec: Spec, env: Environment) -> PlannedArtifact:
+    """The AnalysisTemplate an Argo Rollout runs on its new ReplicaSet (ANALYSIS_ARGS)."""
+    names = environment_names(spec, env)
+    return _yaml(f"{names.overlay}/analysistemplate.yaml", "gitops/overlay/analysistemplate.yaml.j2",
+                 "monitoring.slos", env=env, queries=slo_queries(spec, env, rollout_version()), names=names,
+                 args=ANALYSIS_ARGS)
+
+
+def dashboard(spec: Spec, env: Environment) -> PlannedArtifact:
+    names = environment_names(spec, env)
+    return _yaml(f"{names.overlay}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2", "monitoring",
+                 env=env, names=names, dashboard_json=dashboard_json(spec, env))
 
 
 @dataclass(frozen=True)
@@ -37,14 +51,17 @@ class ArgoCDGitOps:
         base = runtime.base(spec, root, image)
         files = base + [
             _yaml(f"{root}/base/servicemonitor.yaml", "gitops/base/servicemonitor.yaml.j2", "monitoring",
-                  scrape=runtime.scrape(spec)),
+                  scrape=runtime.scrape(spec), names=model_names(spec)),
+            _yaml(f"{root}/base/metrics-service.yaml", "gitops/base/metrics-service.yaml.j2", "monitoring",
+                  scrape=runtime.scrape(spec), names=model_names(spec)),
             _yaml(f"{root}/base/kustomization.yaml", "gitops/base/kustomization.yaml.j2", "deploy",
-                  resources=sorted([a.path.rsplit("/", 1)[1] for a in base] + ["servicemonitor.yaml"])),
+                  resources=sorted([a.path.rsplit("/", 1)[1] for a in base]
+                                   + ["metrics-service.yaml", "servicemonitor.yaml"])),
             _yaml(f"{root}/argocd/kustomization.yaml", "gitops/argocd/kustomization.yaml.j2", "deploy.environments",
                   application_files=[environment_names(spec, env).application_file
                                      for env in spec.deploy.environments]),
             _yaml(f"{root}/argocd/appproject.yaml", "gitops/argocd/appproject.yaml.j2", "deploy.argocd",
-                  kinds=runtime.kinds(spec) + self._monitoring_kinds(spec, runtime),
+                  kinds=list(dict.fromkeys(runtime.kinds(spec) + self._monitoring_kinds(spec, runtime))),
                   description=project_description(spec)),
         ]
         for i, env in enumerate(spec.deploy.environments):
@@ -57,11 +74,9 @@ class ArgoCDGitOps:
                 extra.append(_yaml(f"{overlay}/prometheusrule.yaml", "gitops/overlay/prometheusrule.yaml.j2",
                                    "monitoring.slos", env=env, queries=queries, names=names))
             if runtime.capabilities.controller_driven and env.strategy != "rolling":  # the Rollout's analysis
-                extra.append(_yaml(f"{overlay}/analysistemplate.yaml", "gitops/overlay/analysistemplate.yaml.j2",
-                                   "monitoring.slos", env=env, queries=queries, names=names))
+                extra.append(analysis_template(spec, env))
             if spec.monitoring.dashboard:
-                extra.append(_yaml(f"{overlay}/dashboard.yaml", "gitops/overlay/dashboard.yaml.j2", "monitoring",
-                                   env=env, names=names, dashboard_json=dashboard_json(spec, env)))
+                extra.append(dashboard(spec, env))
             env_target, env_ops = runtime.environment_patch(spec, env)
             state = ReleaseState(image)
             files += extra + [
@@ -80,7 +95,7 @@ class ArgoCDGitOps:
 
     @staticmethod
     def _monitoring_kinds(spec: Spec, runtime: ServingRuntime) -> list[Kind]:
-        kinds = [Kind("monitoring.coreos.com", "ServiceMonitor")]
+        kinds = [Kind("monitoring.coreos.com", "ServiceMonitor"), Kind("", "Service")]
         if spec.monitoring.dashboard:
             kinds.append(Kind("", "ConfigMap"))
         if spec.monitoring.slos:

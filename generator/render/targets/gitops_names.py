@@ -32,5 +32,15 @@ def environment_names(spec: Spec, env: Environment) -> EnvironmentNames:
     )
 
 
+@dataclass(frozen=True)
+class ModelNames:
+    metrics_service: str  # the headless Service the ServiceMonitor scrapes the model through
+    metrics_label: str  # the label on it the ServiceMonitor selects (value: the model's name)
+
+
+def model_names(spec: Spec) -> ModelNames:
+    return ModelNames(metrics_service=f"{spec.name}-metrics", metrics_label="mlopsgen.io/metrics-of")
+
+
 def project_description(spec: Spec) -> str:
     return f"Models of team {spec.metadata.team}"

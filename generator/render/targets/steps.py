@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from generator.errors import EXIT_UNDETERMINED
 from generator.model import Environment, Spec
 from generator.render.targets.shell import Arg, Command, Fragment, Line, command
 from generator.render.targets.stages import DeployJob
@@ -51,9 +52,19 @@ def metrics_gate(spec: Spec, metrics_file: str) -> Command:
     return command("mlopsgen", "gate", Arg(spec.source), "--metrics", Arg(metrics_file))
 
 
+ANALYZE_ATTEMPTS = 3  # `analyze` exits 5 when it could not judge (Prometheus away, a query refused)
+ANALYZE_RETRY_SECONDS = 30
+
+
 def analyze(spec: Spec, env: Environment) -> Command:
-    return command("mlopsgen", "analyze", Arg(spec.source), "--env", Arg(env.name),
-                   "--prometheus-url", Fragment('"$PROMETHEUS_URL"'))
+    """The SLO analysis of the release being deployed ($IMAGE_TAG's pods alone), asked again while it
+    could not judge (exit 5, EXIT_UNDETERMINED); a breach (exit 1) fails at once."""
+    return command(Fragment(f"for attempt in {' '.join(str(i + 1) for i in range(ANALYZE_ATTEMPTS))}; do"),
+                   "mlopsgen", "analyze", Arg(spec.source), "--env", Arg(env.name),
+                   "--prometheus-url", Fragment('"$PROMETHEUS_URL"'), "--release", Fragment('"$IMAGE_TAG"'),
+                   Fragment(f'&& rc=0 || rc=$?; [ "$rc" -eq {EXIT_UNDETERMINED} ] || break; '
+                            f'[ "$attempt" -eq {ANALYZE_ATTEMPTS} ] || sleep {ANALYZE_RETRY_SECONDS}; done; '
+                            '(exit "$rc")'))
 
 
 def promote(env: Environment, job: DeployJob) -> Command:

@@ -68,3 +68,17 @@ def test_metrics_cover_every_monitored_signal(base_url: str) -> None:
     assert missing >= 1
     assert "# TYPE http_request_duration_seconds histogram" in text
     assert "# TYPE model_inflight_requests gauge" in text
+
+
+def _total_requests(base_url: str) -> float:
+    text = _call(base_url + "/metrics")[1].decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("http_requests_total{"))
+
+
+def test_probes_and_scrapes_are_not_counted_as_requests(base_url: str) -> None:
+    before = _total_requests(base_url)
+    for _ in range(3):
+        assert _call(base_url + "/healthz")[0] == 200
+    assert _total_requests(base_url) == before  # nor the scrapes that read it
+    text = _call(base_url + "/metrics")[1].decode()
+    assert "model_inflight_requests 0" in text  # the scrape itself is not in flight

@@ -2,6 +2,10 @@
 
 GET  /healthz   200 once the model is loaded (serving.healthPath in mlops.yaml)
 GET  /metrics   Prometheus text exposition (see metrics.py), scraped by the ServiceMonitor
+                through the model's metrics Service, on this same port
+
+Probes and scrapes are not requests of the model: they are left out of every request metric
+(count, duration, in flight), so they neither dilute the error rate nor inflate throughput.
 POST /predict   {"instances": [[amount, age_days, items, score], ...]} -> {"predictions": [...]}
                 (also answered at /v1/models/<name>:predict and /v2/models/<name>/infer)
 
@@ -24,6 +28,7 @@ from .predict import load_model, to_row
 
 MAX_BODY = 1 << 20
 PREDICT_PATHS = ("/predict",)
+UNMEASURED_PATHS = ("/healthz", "/metrics")  # the kubelet's probe and Prometheus' scrape
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -55,6 +60,9 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode())
 
     def _measured(self, answer: Any) -> None:
+        if self.path in UNMEASURED_PATHS:
+            answer()
+            return
         metrics = self.server.metrics
         metrics.inflight.inc()
         started = time.perf_counter()
@@ -65,9 +73,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(500, {"error": f"internal error: {type(exc).__name__}"})
         finally:
             metrics.inflight.dec()
-            if self.path != "/metrics":
-                metrics.request_duration.observe(time.perf_counter() - started)
-                metrics.requests.inc(code=str(self._status))
+            metrics.request_duration.observe(time.perf_counter() - started)
+            metrics.requests.inc(code=str(self._status))
 
     def do_GET(self) -> None:
         if self.path == "/metrics":
