@@ -1,249 +1,159 @@
-"""`mlopsgen analyze` against a real local HTTP server speaking Prometheus' /api/v1/query API."""
+"""`mlopsgen analyze` against a real Prometheus on 127.0.0.1, backfilled with
+`promtool tsdb create-blocks-from openmetrics` (tests/prometheus_tools.py) and queried at a fixed
+time (`--at`), for the fraud-detector example (p95 latency 40 ms, error rate 0.01, score drift 0.1
+over 1h).
+
+Production holds, for the last two hours before AT, one set of pods per release, as the
+ServiceMonitor labels them (namespace, model label, mlopsgen_io_release): `healthy`, `slow`
+(p95 ~98 ms), `errors` (~5 % 5xx), `drifted` (mean score 0.7 against 0.5), `idle` (counters that
+stand still: NaN). Staging holds one healthy model for 26 hours, so its score drift has a day of
+history at AT and none two hours after the start (FIRST_DAY).
+Network faults the real server cannot produce are in tests/test_analyze_faults.py."""
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import Project
+from prometheus_tools import backfilled_prometheus, openmetrics
 
 from generator.errors import EXIT_UNDETERMINED
 
-Answer = tuple[int, object]  # (HTTP status, JSON body, or bytes sent as they are)
+REPO = Path(__file__).resolve().parent.parent
+SPEC = REPO / "examples" / "fraud-detector" / "mlops.yaml"
+AT = 1767225600  # 2026-01-01T00:00:00Z
+STEP = 60
+STAGING_START = AT - 26 * 3600
+FIRST_DAY = STAGING_START + 2 * 3600
+MODEL = 'serving_kserve_io_inferenceservice="fraud-detector"'
+BUCKETS = ("0.01", "0.05", "0.1", "+Inf")
 
 
-def vector(*values: str) -> dict[str, object]:
-    return {"status": "success",
-            "data": {"resultType": "vector",
-                     "result": [{"metric": {}, "value": [1700000000, v]} for v in values]}}
+def pods(namespace: str, release: str) -> str:
+    return f'namespace="{namespace}",{MODEL},mlopsgen_io_release="{release}",pod="fraud-detector-{release}-0"'
 
 
-@dataclass
-class FakePrometheus:
-    url: str
-    latency_ms: str = "25"  # p95 latency; the fraud-detector SLO is 40 ms
-    error_rate: str = "0.005"  # the SLO is 0.01
-    score_shift: str = "0.02"  # the score-drift SLO is 0.1
-    answer: Callable[[str], Answer] | None = None  # overrides the per-query values
-    queries: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
+def counters(labels: str, start: int, *, requests: float = 10, errors: float = 0, slow: bool = False,
+             score: float = 0.5) -> dict[str, list[tuple[float, float]]]:
+    """Counters of one set of pods from `start` to AT: `requests`/s answered 200, `errors`/s 500
+    (no 5xx series when 0), every request under 10 ms or (slow) between 50 and 100 ms, mean score."""
+    times = range(start, AT + 1, STEP)
 
-    def respond(self, query: str) -> Answer:
-        if self.answer is not None:
-            return self.answer(query)
-        if "histogram_quantile" in query:
-            return 200, vector(self.latency_ms)
-        if "http_requests_total" in query:
-            return 200, vector(self.error_rate)
-        if "model_prediction_score_sum" in query:
-            return 200, vector(self.score_shift)
-        return 400, {"status": "error", "errorType": "bad_data", "error": f"unexpected query {query}"}
+    def grows(rate: float) -> list[tuple[float, float]]:
+        return [(t, rate * (t - start)) for t in times]
 
-
-@pytest.fixture
-def prometheus() -> Iterator[FakePrometheus]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            parsed = urllib.parse.urlsplit(self.path)
-            fake.paths.append(parsed.path)
-            query = urllib.parse.parse_qs(parsed.query).get("query", [""])[0]
-            fake.queries.append(query)
-            status, body = fake.respond(query) if parsed.path == "/api/v1/query" else (404, {"error": "no"})
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake = FakePrometheus(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    series = {f'http_requests_total{{{labels},code="200"}}': grows(requests)}
+    if errors:
+        series[f'http_requests_total{{{labels},code="500"}}'] = grows(errors)
+    total = requests + errors
+    for le in BUCKETS:
+        fast = le == "0.01" or le == "0.05"
+        series[f'http_request_duration_seconds_bucket{{{labels},le="{le}"}}'] = grows(0 if slow and fast else total)
+    series[f"model_prediction_score_sum{{{labels}}}"] = grows(total * score)
+    series[f"model_prediction_score_count{{{labels}}}"] = grows(total)
+    return series
 
 
-def analyze(cli, project: Project, url: str, *extra: str, env: str = "production"):  # type: ignore[no-untyped-def]
-    return cli("analyze", project.spec, "--env", env, "--prometheus-url", url, *extra)
+def standing_still(labels: str, start: int) -> dict[str, list[tuple[float, float]]]:
+    return {key: [(t, 100.0) for t, _ in samples] for key, samples in counters(labels, start).items()}
 
 
-def test_all_slos_within_passes(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    result = analyze(cli, fraud, prometheus.url)
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    production = AT - 2 * 3600
+    series = {
+        **counters(pods("risk-prod", "healthy"), production),
+        **counters(pods("risk-prod", "slow"), production, slow=True),
+        **counters(pods("risk-prod", "errors"), production, requests=9.5, errors=0.5),
+        **counters(pods("risk-prod", "drifted"), production, score=0.7),
+        **standing_still(pods("risk-prod", "idle"), production),
+        **counters(pods("risk-staging", "2.3.0"), STAGING_START),
+    }
+    with backfilled_prometheus(openmetrics(series), tmp_path_factory.mktemp("analyze")) as url:
+        yield url
+
+
+def analyze(cli, url: str, *extra: str, env: str = "production", at: int = AT):  # type: ignore[no-untyped-def]
+    return cli("analyze", SPEC, "--env", env, "--prometheus-url", url, "--at", str(at), *extra)
+
+
+def test_a_healthy_release_passes_with_error_rate_0_and_no_5xx_series(cli, prometheus: str) -> None:
+    result = analyze(cli, prometheus, "--release", "healthy")
     assert result.code == 0, result.text
-    assert "PASS p95-latency: 25 (threshold 40)" in result.out
-    assert "PASS error-rate: 0.005 (threshold 0.01)" in result.out
-    assert "PASS score-drift: 0.02 (threshold 0.1)" in result.out
-    assert "analysis of production: passed" in result.out
-    assert prometheus.paths == ["/api/v1/query"] * 3
+    assert "PASS p95-latency: 9.5 (threshold 40)" in result.out
+    assert "PASS error-rate: 0 (threshold 0.01)" in result.out
+    # against the other releases: (0.5 + 0.5 + 0.7) / 3 = 0.567 (idle serves nothing)
+    assert "PASS score-drift: 0.0666667 (threshold 0.1)" in result.out
+    assert "analysis of production (release healthy): passed" in result.out
 
 
-def test_queries_select_the_environment_and_model(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    assert analyze(cli, fraud, prometheus.url).code == 0
-    assert len(prometheus.queries) == 3  # p95 latency, error rate, score drift
-    for query in prometheus.queries:
-        assert 'namespace="risk-prod"' in query
-        assert 'serving_kserve_io_inferenceservice="fraud-detector"' in query
-    latency = next(q for q in prometheus.queries if "histogram_quantile" in q)
-    assert latency.startswith("histogram_quantile(0.95,") and "[5m]" in latency
-    errors = next(q for q in prometheus.queries if "http_requests_total" in q)
-    assert 'code=~"5.."' in errors
+@pytest.mark.parametrize(("release", "failed", "value"), [
+    ("slow", "p95-latency", "97.5 (threshold 40)"),
+    ("errors", "error-rate", "0.05 (threshold 0.01)"),
+    ("drifted", "score-drift", "0.2 (threshold 0.1)"),  # against the stable releases' 0.5
+])
+def test_a_breach_fails_naming_the_slo(cli, prometheus: str, release: str, failed: str, value: str) -> None:
+    result = analyze(cli, prometheus, "--release", release)
+    assert result.code == 1, result.text
+    assert f"FAIL {failed}: {value}" in result.out
+    assert [line.split(":")[0] for line in result.out.splitlines() if line.startswith("FAIL")] == [f"FAIL {failed}"]
+    assert f"analysis of production (release {release}): FAILED" in result.out
 
 
-def test_staging_queries_use_the_staging_namespace(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    assert analyze(cli, fraud, prometheus.url, env="staging").code == 0
-    assert all('namespace="risk-staging"' in q for q in prometheus.queries)
+def test_the_whole_model_mixes_every_release(cli, prometheus: str) -> None:
+    """Without --release the slow pods are 1/5 of the traffic: the p95 of all of them breaches."""
+    result = analyze(cli, prometheus)
+    assert result.code == 1 and "FAIL p95-latency" in result.out
 
 
-def test_latency_above_threshold_fails(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.latency_ms = "55.5"
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
-    assert "FAIL p95-latency: 55.5 (threshold 40)" in result.out
-    assert "PASS error-rate" in result.out
-    assert "FAILED" in result.out
+def test_no_data_follows_each_slos_policy(cli, prometheus: str) -> None:
+    """A release without pods: latency and error rate fail (noData: fail), the score drift passes
+    (noData: pass, scoreShift's default)."""
+    result = analyze(cli, prometheus, "--release", "not-deployed")
+    assert result.code == 1, result.text
+    assert "FAIL p95-latency: no data; noData: fail" in result.out
+    assert "FAIL error-rate: no data; noData: fail" in result.out
+    assert "PASS score-drift: no data; noData: pass" in result.out
 
 
-def test_error_rate_above_threshold_fails(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.error_rate = "0.2"
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
-    assert "FAIL error-rate: 0.2 (threshold 0.01)" in result.out
+@pytest.mark.parametrize(("policy", "code", "word"), [("pass", 0, "PASS"), ("inconclusive", EXIT_UNDETERMINED,
+                                                                             "INCONCLUSIVE"), ("fail", 1, "FAIL")])
+def test_no_data_policy_from_the_command_line(cli, prometheus: str, policy: str, code: int, word: str) -> None:
+    result = analyze(cli, prometheus, "--release", "not-deployed", "--no-data", policy)
+    assert result.code == code, result.text
+    assert f"{word} p95-latency: no data; noData: {policy}" in result.out
 
 
-def test_worst_series_decides(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda q: (200, vector("10", "45") if "histogram_quantile" in q else vector("0"))
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1 and "FAIL p95-latency: 45" in result.out
+def test_nan_is_said_in_words(cli, prometheus: str) -> None:
+    result = analyze(cli, prometheus, "--release", "idle")
+    assert result.code == 1, result.text
+    assert "FAIL p95-latency: no value (NaN: nothing to divide by in the window, e.g. no requests)" in result.out
 
 
-def test_empty_result_fails_by_default(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (200, vector())
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
-    assert "FAIL p95-latency: no data" in result.out
-
-
-def test_empty_result_passes_with_no_data_pass(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (200, vector())
-    result = analyze(cli, fraud, prometheus.url, "--no-data", "pass")
+def test_staging_with_a_day_of_history_compares_with_yesterday(cli, prometheus: str) -> None:
+    result = analyze(cli, prometheus, env="staging")
     assert result.code == 0, result.text
-    assert "PASS p95-latency: no data" in result.out
+    assert "PASS score-drift: 0 (threshold 0.1)" in result.out
+    assert "analysis of staging: passed" in result.out
 
 
-def test_prometheus_error_status_fails_with_its_message(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (200, {"status": "error", "error": "bad_data"})
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == EXIT_UNDETERMINED
-    assert "Prometheus rejected the query: bad_data" in result.err
-    assert "Traceback" not in result.text
+def test_a_first_day_without_history_does_not_fail(cli, prometheus: str) -> None:
+    result = analyze(cli, prometheus, env="staging", at=FIRST_DAY)
+    assert result.code == 0, result.text
+    assert "PASS score-drift: no data; noData: pass" in result.out
+    assert "PASS p95-latency: 9.5 (threshold 40)" in result.out
 
 
-def test_prometheus_error_with_http_400_shows_its_message(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (400, {"status": "error", "errorType": "bad_data",
-                                          "error": "parse error at char 7"})
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == EXIT_UNDETERMINED
-    assert "parse error at char 7" in result.err
-
-
-def test_json_format(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.latency_ms = "55"
-    result = analyze(cli, fraud, prometheus.url, "--format", "json")
+def test_json_format(cli, prometheus: str) -> None:
+    result = analyze(cli, prometheus, "--release", "slow", "--format", "json")
     assert result.code == 1
     payload = json.loads(result.out)
-    assert payload["env"] == "production" and payload["passed"] is False
+    assert (payload["env"], payload["release"], payload["verdict"], payload["passed"]) == (
+        "production", "slow", "fail", False)
     by_slo = {s["slo"]: s for s in payload["slos"]}
-    assert by_slo["p95-latency"]["passed"] is False and by_slo["error-rate"]["passed"] is True
-    assert set(by_slo["p95-latency"]) == {"slo", "passed", "reason", "query"}
-    assert by_slo["p95-latency"]["query"] in prometheus.queries
+    assert by_slo["p95-latency"]["status"] == "fail" and by_slo["error-rate"]["status"] == "pass"
+    assert set(by_slo["p95-latency"]) == {"slo", "status", "reason", "query"}
+    assert 'mlopsgen_io_release="slow"' in by_slo["p95-latency"]["query"]
 
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_server_down_fails_without_traceback(fraud: Project, cli) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
-    result = analyze(cli, fraud, url)
-    assert result.code == EXIT_UNDETERMINED
-    assert f"Prometheus at {url} did not answer" in result.err
-    assert "Traceback" not in result.text
-
-
-@pytest.fixture
-def hanging_up_server() -> Iterator[str]:
-    """Accepts connections and closes them without answering, like a proxy dropping the request."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def serve() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            conn.recv(65536)
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        listener.close()
-
-
-def test_server_hanging_up_fails_without_traceback(fraud: Project, cli, hanging_up_server: str) -> None:
-    result = analyze(cli, fraud, hanging_up_server)
-    assert result.code == EXIT_UNDETERMINED
-    assert "did not answer" in result.err
-    assert "Traceback" not in result.text
-
-
-def test_answer_that_is_not_json_fails(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (200, b"<html>proxy login</html>")
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == EXIT_UNDETERMINED
-    assert "did not answer" in result.err
-    assert "Traceback" not in result.text
-
-
-def test_unknown_env_fails(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    result = analyze(cli, fraud, prometheus.url, env="qa")
-    assert result.code == 1
-    assert "no environment 'qa'" in result.err and "staging, production" in result.err
-    assert prometheus.queries == []
-
-
-def test_url_must_be_http(fraud: Project, cli) -> None:
-    result = analyze(cli, fraud, "file:///etc/passwd")
-    assert result.code == 1
-    assert "is not an http(s) URL" in result.err
-
-
-def test_a_nan_is_said_in_words(fraud: Project, cli, prometheus: FakePrometheus) -> None:
-    prometheus.answer = lambda _q: (200, vector("NaN"))
-    result = analyze(cli, fraud, prometheus.url)
-    assert result.code == 1
-    assert "no value (NaN: nothing to divide by in the window)" in result.out
