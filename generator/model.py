@@ -133,6 +133,7 @@ class JenkinsSettings:
     gitops_credentials: str
     mlflow_credentials: str = "mlflow-token"  # secret text: the MLflow token of the retraining job
     gitlab_credentials: str = "gitlab-api-token"  # secret text: opens the retraining merge request
+    argocd_credentials: str = "argocd-token"  # secret text: ARGOCD_AUTH_TOKEN of the deploy stages
 
 
 @dataclass(frozen=True)

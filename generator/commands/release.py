@@ -57,7 +57,8 @@ def _gitops_dir(args: argparse.Namespace) -> Path:
     return Path(args.spec.parent) / _gitops_path(args, _spec_gitops(args))
 
 
-def _apply(args: argparse.Namespace) -> Outcome:
+def _apply(args: argparse.Namespace) -> tuple[Outcome, str]:
+    """The outcome, and the commit made through GitLab ("" for a directory or when nothing changed)."""
     def outcome_for(store: ReleaseStore) -> Outcome:
         if args.command == "promote":
             return promote(store, args.env, args.image_tag, args.traffic, args.shadow)
@@ -68,7 +69,7 @@ def _apply(args: argparse.Namespace) -> Outcome:
         outcome = outcome_for(store)
         if outcome.changed:
             store.write(outcome)
-        return outcome
+        return outcome, ""
     if not args.project:
         raise UserError("--gitlab-url needs --project (the GitOps repository)")
     access = GitLabAccess.from_environment(args.gitlab_url)
@@ -87,16 +88,17 @@ def _apply(args: argparse.Namespace) -> Outcome:
 
     change_set = ChangeSet(plan, lambda _writes: outcomes[0].message + "\n")
     try:
-        deliver(Route(repo, branch), change_set)
+        delivery = deliver(Route(repo, branch), change_set)
     except BackendError as exc:
         raise UserError(access.scrub(str(exc)), "nothing was committed; run it again") from None
-    return outcomes[0]
+    return outcomes[0], delivery.commit or ""
 
 
-def _report(args: argparse.Namespace, outcome: Outcome) -> int:
+def _report(args: argparse.Namespace, applied: tuple[Outcome, str]) -> int:
+    outcome, revision = applied
     r = outcome.release
-    if args.format == "json":
-        emit_json({"env": outcome.env, "changed": outcome.changed, **asdict(r)})
+    if args.format == "json":  # revision: the GitOps commit (ci/mlopsgen-release.sh waits for Argo CD on it)
+        emit_json({"env": outcome.env, "changed": outcome.changed, **asdict(r), "revision": revision})
     elif not outcome.changed:
         print(f"{outcome.env}: already at {r.image} ({r.traffic}%)")
     elif r.action == "rollback":

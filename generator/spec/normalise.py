@@ -164,7 +164,7 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             fail_on=security["failOn"],
         ),
         jenkins=JenkinsSettings(agent["agentLabel"], credentials["registry"], credentials["gitops"],
-                                credentials["mlflow"], credentials["gitlab"]),
+                                credentials["mlflow"], credentials["gitlab"], credentials["argocd"]),
     )
 
 

@@ -6,8 +6,19 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
 from generator.model import Spec
+from generator.render.targets.gitops_names import environment_names
 
 RELEASE_SCRIPT = "ci/mlopsgen-release.sh"
+
+
+@dataclass(frozen=True)
+class ArgoCDApplication:
+    """The Application of one environment, and who syncs it: Argo CD itself (`auto`, its
+    syncPolicy.automated: blueprints/gitops/argocd/application.yaml.j2) or the script (`manual`)."""
+
+    env: str
+    application: str
+    sync: str  # auto | manual
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,9 @@ class ReleaseScript:
 
     def plan(self, spec: Spec) -> list[PlannedArtifact]:
         server, _, project = spec.deploy.gitops.repo.removesuffix(".git").partition("://")[2].partition("/")
-        context = {"gitops_server": f"https://{server}", "gitops_project": project}
+        apps = [ArgoCDApplication(env.name, environment_names(spec, env).application, env.approval)
+                for env in spec.deploy.environments]
+        context = {"gitops_server": f"https://{server}", "gitops_project": project, "argocd_apps": apps,
+                   "known_environments": ", ".join(app.env for app in apps)}
         return [PlannedArtifact(RELEASE_SCRIPT, "scripts/mlopsgen-release.sh.j2", Syntax.SHELL, "deploy.gitops",
                                 context, executable=True)]
