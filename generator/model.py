@@ -220,6 +220,7 @@ class SLO:
     operator: str = "above"  # breach when the value is above (or below) the threshold
     query: str = ""  # custom signals: PromQL with $selector
     no_data: str = "fail"  # the verdict on no data or NaN in an analysis: fail | pass | inconclusive
+    max_regression: float | None = None  # an analysis of one version: at most this much worse than stable
 
 
 @dataclass(frozen=True)

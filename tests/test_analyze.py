@@ -157,3 +157,32 @@ def test_json_format(cli, prometheus: str) -> None:
     assert set(by_slo["p95-latency"]) == {"slo", "status", "reason", "query"}
     assert 'mlopsgen_io_release="slow"' in by_slo["p95-latency"]["query"]
 
+
+
+def with_max_regression(tmp_path: Path) -> Path:
+    """The example with the p95 latency also judged against the stable version (20 ms at most)."""
+    text = SPEC.read_text(encoding="utf-8")
+    old = "      percentile: 95\n      threshold: 40\n"
+    assert text.count(old) == 1
+    spec = tmp_path / "mlops.yaml"
+    spec.write_text(text.replace(old, old + "      maxRegression: 20\n"), encoding="utf-8")
+    return spec
+
+
+def test_a_release_is_also_judged_against_the_stable_version(cli, prometheus: str, tmp_path: Path) -> None:
+    """slow: 97.5 ms against the other releases' 9.5 ms; healthy: faster than the others (which
+    include slow: their p95 falls in its bucket), so below its stable version."""
+    spec = with_max_regression(tmp_path)
+
+    def run(release: str):  # type: ignore[no-untyped-def]
+        return cli("analyze", spec, "--env", "production", "--prometheus-url", prometheus, "--at", str(AT),
+                   "--release", release)
+
+    slow = run("slow")
+    assert slow.code == 1
+    assert "FAIL p95-latency-vs-stable: 88 (threshold 20)" in slow.out
+    healthy = run("healthy")
+    assert healthy.code == 0, healthy.text
+    assert "PASS p95-latency-vs-stable: -" in healthy.out
+    absent = run("not-deployed")
+    assert "PASS p95-latency-vs-stable: no data; noData: pass" in absent.out

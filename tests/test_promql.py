@@ -352,3 +352,27 @@ def test_model_label_is_the_runtimes_servicemonitor_pod_label(tmp_path: Path, ru
     assert model_label(spec) == label
     for q in slo_queries(spec, spec.environment("production")):
         assert f'{label}="fraud-detector"' in q.value
+
+
+# ------------------------------------------------------------------ against the stable version
+
+def test_max_regression_adds_a_check_against_the_stable_version_in_an_analysis_only(tmp_path: Path) -> None:
+    slos = [{"name": "p95", "signal": "latency", "percentile": 95, "threshold": 40, "maxRegression": 20},
+            {"name": "tput", "signal": "throughput", "threshold": 5, "maxRegression": 2.5},
+            {"name": "errors", "signal": "errorRate", "threshold": 0.01}]
+    spec = load_spec_data(tmp_path, spec_data(slos))
+    env = spec.environment("production")
+    assert [q.slo.name for q in slo_queries(spec, env)] == ["p95", "tput", "errors"]  # alerts, dashboard
+    queries = {q.slo.name: q for q in slo_queries(spec, env, release_version("v2"))}
+    assert list(queries) == ["p95", "p95-vs-stable", "tput", "tput-vs-stable", "errors"]
+    new, stable = queries["p95"].value, queries["p95"].value.replace('="v2"', '!="v2"')
+    assert 'mlopsgen_io_release="v2"' in new
+    assert queries["p95-vs-stable"].value == f"({new}) - ({stable})"
+    tput_new = queries["tput"].value
+    tput_stable = tput_new.replace('="v2"', '!="v2"')
+    assert queries["tput-vs-stable"].value == f"({tput_stable}) - ({tput_new})"  # below: less is worse
+    check = queries["tput-vs-stable"]
+    assert (check.slo.operator, check.slo.threshold, check.slo.no_data) == ("above", 2.5, "pass")
+    assert check.success_condition == "len(result) == 0 || isNaN(result[0]) || result[0] <= 2.5"
+    assert queries["p95-vs-stable"].summary == (
+        "fraud-detector in production: SLO p95 of the new version more than 20 ms above the stable version's")

@@ -298,3 +298,14 @@ def test_the_scaffolded_exporter_measures_every_signal() -> None:
 
     signals = spec_schema()["properties"]["monitoring"]["properties"]["slos"]["items"]["properties"]["signal"]["enum"]
     assert set(signals) == ALL_SIGNALS and all(MLOPSGEN.measures(s) for s in signals)
+
+
+def test_max_regression_is_refused_on_score_shift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    slo = "{name: shift, signal: scoreShift, threshold: 0.1, maxRegression: 0.05}"
+    spec = spec_with_slos(tmp_path, slo)
+    line, column = located(spec, slo)
+    assert problems(spec, capsys) == [{
+        "file": str(spec), "line": line, "column": column + slo.index("maxRegression: ") + len("maxRegression: "),
+        "path": "monitoring.slos[0].maxRegression",
+        "message": "a scoreShift already compares the new version with the stable one in an analysis",
+        "hint": "drop maxRegression, and set the shift allowed in threshold", "rule": "slo-regression"}]

@@ -70,11 +70,17 @@ instead of going silent.
 `inconclusive` (Argo Rollouts: neither successCondition nor failureCondition holds, the
 measurement is Inconclusive and the rollout pauses; `analyze`: exit 5). Argo's expr has `isNaN`.
 A custom query should return one series (the analysis reads `result[0]`).
+
+**Against the stable version** (`maxRegression`, in an analysis of one version only): a second
+check `<name>-vs-stable` of `(<new value>) - (<stable value>)` (`(<stable>) - (<new>)` for
+`operator: below`), the stable value being the same query on every other version of the model;
+it breaches above `maxRegression` and passes on no data (no stable version to compare with). Both
+sides aggregate to one series without labels, so `-` matches them one to one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from generator.model import SLO, Environment, Spec
 from generator.runtimes import EXPORTERS, runtime_for
@@ -300,10 +306,26 @@ def summary(spec: Spec, env: Environment, slo: SLO) -> str:
 
 def slo_queries(spec: Spec, env: Environment, version: Version | None = None) -> list[SLOQuery]:
     """Every SLO's queries: the alert's breach on the whole model, and the measured value of
-    `version` (the whole model when None) for the analysis."""
+    `version` (the whole model when None) for the analysis; for one version, each SLO with
+    `maxRegression` is followed by its check against the stable version."""
     out = []
     for slo in spec.monitoring.slos:
         success, failure = _conditions(slo)
         out.append(SLOQuery(slo, value_query(spec, env, slo, version), breach_query(value_query(spec, env, slo), slo),
                             summary(spec, env, slo), success, failure))
+        if version is not None and slo.max_regression is not None:
+            out.append(_against_stable(spec, env, slo, version))
     return out
+
+
+def _against_stable(spec: Spec, env: Environment, slo: SLO, version: Version) -> SLOQuery:
+    margin = slo.max_regression or 0.0
+    check = replace(slo, name=f"{slo.name}-vs-stable", threshold=margin, operator="above", no_data="pass")
+    new = value_query(spec, env, slo, version)
+    stable = _value(_Scope(spec, env, version.matcher("!=")), slo, None)
+    value = f"({stable}) - ({new})" if slo.operator == "below" else f"({new}) - ({stable})"
+    worse = "below" if slo.operator == "below" else "above"
+    line = (f"{spec.name} in {env.name}: SLO {slo.name} of the new version more than "
+            f"{number(margin)}{SIGNALS[slo.signal].unit} {worse} the stable version's")
+    success, failure = _conditions(check)
+    return SLOQuery(check, value, breach_query(value, check), line, success, failure)

@@ -220,6 +220,7 @@ def _monitoring(monitoring: dict[str, Any], default_exporter: str) -> Monitoring
             operator=slo.get("operator", "below" if slo["signal"] in BREACH_BELOW else "above"),
             query=slo.get("query", ""),
             no_data=slo.get("noData", "pass" if slo["signal"] in NO_HISTORY_PASSES else "fail"),
+            max_regression=slo.get("maxRegression"),
         ) for slo in monitoring.get("slos", ())),
         dashboard=monitoring["dashboard"],
         exporter=monitoring.get("exporter", default_exporter),

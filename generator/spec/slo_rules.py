@@ -43,6 +43,10 @@ def slo_problems(slos: tuple[SLO, ...], exporter: Exporter, where: Locator) -> I
         at = (*SLOS, i)
         if not where.readable(at, (*at, "signal")):
             continue
+        if slo.signal == "scoreShift" and slo.max_regression is not None:
+            yield where.problem((*at, "maxRegression"), "a scoreShift already compares the new version with the "
+                                "stable one in an analysis", "drop maxRegression, and set the shift allowed in "
+                                "threshold", "slo-regression")
         if not exporter.measures(slo.signal):
             chosen = "" if where.present(("monitoring", "exporter")) else " (the default for this runtime)"
             yield where.problem((*at, "signal"), f"monitoring.exporter {exporter.name}{chosen} does not export "
