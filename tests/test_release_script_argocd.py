@@ -102,7 +102,7 @@ def test_a_manual_environment_is_synced_to_the_pushed_commit_then_waited_for(set
     head = setup.head()
     assert setup.calls() == [
         f"app sync fraud-detector-production --revision {head} --timeout 600 | head={head} | token=set",
-        f"app wait fraud-detector-production --sync --health --timeout 600 | head={head} | token=set"]
+        f"app wait fraud-detector-production --sync --health --operation --timeout 600 | head={head} | token=set"]
     assert "fraud-detector-production is synced and healthy" in done.stdout
     assert "argocd-secret" not in done.stdout + done.stderr
 
@@ -113,12 +113,12 @@ def test_an_automated_environment_is_refreshed_then_waited_for(setup: Setup) -> 
     head = setup.head()
     assert setup.calls() == [
         f"app get fraud-detector-staging --refresh | head={head} | token=set",
-        f"app wait fraud-detector-staging --sync --health --timeout 600 | head={head} | token=set"]
+        f"app wait fraud-detector-staging --sync --health --operation --timeout 600 | head={head} | token=set"]
 
 
 def test_the_wait_timeout_is_configurable(setup: Setup) -> None:
     assert setup.run("promote", "staging", "abc123", ARGOCD_WAIT_TIMEOUT="90").returncode == 0
-    assert setup.calls()[-1].startswith("app wait fraud-detector-staging --sync --health --timeout 90 ")
+    assert setup.calls()[-1].startswith("app wait fraud-detector-staging --sync --health --operation --timeout 90 ")
 
 
 def test_an_unhealthy_application_fails_the_job(setup: Setup) -> None:
