@@ -129,11 +129,17 @@ def test_second_rollback_does_not_return_to_the_bad_version(rendered_fraud: Proj
     assert payload["image"] == INITIAL and payload["rolled_back"] == f"{FRAUD_IMAGE}:v1"
 
 
-def test_rollback_of_a_canary_goes_back_to_full_traffic(rendered_fraud: Project, cli) -> None:
+def test_rollback_of_a_canary_pins_the_traffic_on_the_version_before_it(rendered_fraud: Project, cli) -> None:
+    """KServe serverless: canaryTrafficPercent stays at 0 (generator/runtimes/kserve.py release_ops),
+    so the revision rolled out before the canary keeps all traffic; the next promotion drops the pin."""
     assert promote(cli, rendered_fraud, "production", "v1").code == 0
     assert promote(cli, rendered_fraud, "production", "v2", "--traffic", "10").code == 0
     assert rollback(cli, rendered_fraud, "production").code == 0
-    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v1"}
+    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v1", TRAFFIC_PATH: 0}
+    assert promote(cli, rendered_fraud, "production", "v3", "--traffic", "10").code == 0
+    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v3", TRAFFIC_PATH: 10}
+    assert promote(cli, rendered_fraud, "production", "v3").code == 0
+    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v3"}
 
 
 def test_rollback_without_history_fails_clearly(rendered_fraud: Project, cli) -> None:

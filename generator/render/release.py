@@ -119,7 +119,7 @@ def rollback(store: ReleaseStore, env: str) -> Outcome:
     state = history.current
     if state.candidate:  # a canary, shadow or preview in progress: drop the candidate
         release = Release("rollback", state.stable, 100, state.candidate, rolled_back=state.candidate)
-        new = ReleaseState(state.stable)
+        new = ReleaseState(state.stable, pinned=True)
     else:
         bad = {e.rolled_back for e in history.releases if e.rolled_back} | {state.stable}
         fully = [e for e in history.releases if e.traffic == 100 and not e.shadow]

@@ -74,7 +74,6 @@ class BentoML:
     def exporters(self) -> tuple[Exporter, ...]:
         return (EXPORTER,)
 
-
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         return [yaml_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving",
                               services=services(spec)),

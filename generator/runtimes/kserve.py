@@ -115,9 +115,16 @@ class KServe:
     def release_ops(self, state: ReleaseState) -> dict[str, Ops]:
         ops: Ops = [{"op": "replace", "path": IMAGE, "value": state.serving},
                     {"op": "add", "path": LABELS, "value": {RELEASE_LABEL: release_label(state.serving)}}]
-        # Serverless: Knative keeps the previous revision serving the rest (0 %: a tagged preview).
+        # Serverless: with canaryTrafficPercent C the `latestRevision` target (Knative: the latest
+        # READY revision) gets C and status.latestRolledoutRevision the rest (kserve
+        # reconcilers/knative/ksvc_reconciler.go); the rolled-out revision moves only when the latest
+        # ready one has 100 % (apis/serving/v1beta1/inference_service_status.go PropagateStatus).
+        # So a rolled-back canary keeps C = 0 (pinned): the revision rolled out before it keeps all
+        # traffic, and neither the failed revision (still the latest ready while the old image's new
+        # revision starts) nor that new revision gets any. Without C, the failed revision would get
+        # 100 % until the new one is ready. The next promotion drops the pin.
         # Raw: the Argo Rollout that references KServe's Deployment runs the canary on this change.
-        if self.mode == "serverless" and state.candidate:
+        if self.mode == "serverless" and (state.candidate or state.pinned):
             ops.append({"op": "add", "path": TRAFFIC, "value": state.traffic})
         return {RELEASE_FILE: ops}
 
@@ -128,7 +135,6 @@ class KServe:
     @property
     def exporters(self) -> tuple[Exporter, ...]:
         return ()
-
 
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         tag_routing = any(env.strategy == "blueGreen" for env in spec.deploy.environments)

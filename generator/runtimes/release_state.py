@@ -13,6 +13,9 @@ class ReleaseState:
     candidate: str = ""  # the new image while a canary, shadow or preview runs
     traffic: int = 0  # the candidate's share of traffic, 0 for shadow and preview
     shadow: bool = False  # the candidate gets a mirror of the traffic; its answers are dropped
+    # a candidate was rolled back: the runtime keeps all traffic on what served before it until the
+    # next promotion (KServe serverless: canaryTrafficPercent 0, see generator/runtimes/kserve.py)
+    pinned: bool = False
 
     @property
     def serving(self) -> str:

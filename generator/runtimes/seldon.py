@@ -116,7 +116,6 @@ class Seldon:
     def exporters(self) -> tuple[Exporter, ...]:
         return ()
 
-
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         scaling = spec.serving.autoscaling
         predictors = (Predictor("main", scaling.min_replicas, 100, main=True), Predictor("candidate", 0, 0))
