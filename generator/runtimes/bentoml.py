@@ -77,8 +77,9 @@ class BentoML:
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         return [yaml_artifact(f"{root}/base/service.yaml", "gitops/bentoml/service.yaml.j2", "serving",
                               services=services(spec)),
-                yaml_artifact(f"{root}/base/hpa.yaml", "gitops/bentoml/hpa.yaml.j2", "serving.autoscaling",
-                              metric=hpa_metric(spec.serving.autoscaling))]
+                yaml_artifact(f"{root}/base/hpa.yaml", "gitops/rollouts/hpa.yaml.j2", "serving.autoscaling",
+                              metric=hpa_metric(spec.serving.autoscaling),
+                              min_replicas=spec.serving.autoscaling.min_replicas)]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
         hpa = PatchTarget("autoscaling", "v2", "HorizontalPodAutoscaler", spec.name)

@@ -25,7 +25,12 @@ those repositories):
   (queue-proxy's metrics for the autoscaler) and http-usermetric 9091 (knative
   pkg/reconciler/serverlessservice/resources/services.go MakePrivateService,
   pkg/reconciler/revision/resources/queue.go).
-- Scale to zero is Knative's; a RawDeployment HPA has minReplicas >= 1.
+- Scale to zero is Knative's; a RawDeployment HPA has minReplicas >= 1. Where a Rollout takes
+  over the Deployment, KServe's HPA would target that Deployment, which Rollouts scales to 0
+  once the Rollout is healthy: the environment's patch sets `serving.kserve.io/autoscalerClass:
+  external`, so KServe deletes its HPA and leaves the Deployment's replicas alone
+  (reconcilers/hpa/hpa_reconciler.go shouldDeleteHPA; deployment_reconciler.go ignores Replicas
+  unless the class is `none`), and the overlay's own HPA scales the Rollout.
 - Metrics: the ServiceMonitor must not use the private Service's http-usermetric port: that is
   queue-proxy's own metrics (revision_request_count and the like), and KServe merges the model's
   metrics into it only with metric aggregation on (kserve pkg/webhook/admission/pod/
@@ -47,6 +52,7 @@ from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
 from generator.model import Environment, Spec
+from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
     RELEASE_FILE,
     Capabilities,
@@ -141,25 +147,34 @@ class KServe:
         return [yaml_artifact(f"{root}/base/inferenceservice.yaml", "gitops/kserve/inferenceservice.yaml.j2",
                               "serving", image=image, tag_routing=tag_routing, placement=placement(spec))]
 
+    def _rollout(self, env: Environment) -> bool:
+        """Raw mode with a strategy: an Argo Rollout takes over KServe's predictor Deployment."""
+        return self.mode == "raw" and env.strategy != "rolling"
+
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
         ops: Ops = [{"op": "replace", "path": "/spec/predictor/minReplicas", "value": env.replicas}]
+        if self._rollout(env):  # the Rollout's own HPA scales it (overlay); KServe makes none
+            ops.append({"op": "add", "path": "/metadata/annotations/serving.kserve.io~1autoscalerClass",
+                        "value": "external"})
         logger = payload_logger(spec, env)
         if logger:
             ops.append({"op": "add", "path": "/spec/predictor/logger", "value": logger})
         return self._target(spec), ops
 
     def overlay(self, spec: Spec, env: Environment, place: OverlayPlace) -> list[PlannedArtifact]:
-        if self.mode == "raw" and env.strategy != "rolling":
+        if self._rollout(env):
             # KServe owns the predictor's Service: the Rollout switches replicas, not Services
             return [yaml_artifact(f"{place.directory}/rollout.yaml", "gitops/rollouts/kserve-rollout.yaml.j2",
                                   place.where, env=env, pod_label=POD_LABEL, workload=predictor_name(spec),
-                                  rollout=RolloutPlan(place.analysis_template))]
+                                  rollout=RolloutPlan(place.analysis_template)),
+                    yaml_artifact(f"{place.directory}/hpa.yaml", "gitops/rollouts/hpa.yaml.j2", place.where,
+                                  metric=hpa_metric(spec.serving.autoscaling), min_replicas=max(env.replicas, 1))]
         return []
 
     def kinds(self, spec: Spec) -> list[Kind]:
         kinds = [Kind("serving.kserve.io", "InferenceService")]
         if self.mode == "raw":
-            kinds.append(Kind("argoproj.io", "Rollout"))
+            kinds += [Kind("argoproj.io", "Rollout"), Kind("autoscaling", "HorizontalPodAutoscaler")]
         return kinds
 
     def controller_objects(self, spec: Spec) -> list[ControllerObject]:
