@@ -118,6 +118,7 @@ class Security:
     container_scan: bool
     sbom: bool
     fail_on: str  # low | medium | high | critical
+    sast_rules: str = "auto"  # Semgrep's --config
 
     @property
     def severities(self) -> tuple[str, ...]:

@@ -64,6 +64,7 @@ ELSEWHERE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "ci.jenkins.credentials.mlflow": ("ci.jenkins.mlflow_credentials", str),
     "ci.jenkins.credentials.gitlab": ("ci.jenkins.gitlab_credentials", str),
     "ci.jenkins.credentials.argocd": ("ci.jenkins.argocd_credentials", str),
+    "ci.security.sastRules": ("ci.security.sast_rules", str),
     "deploy.environments[].strategy.steps": ("deploy.environments[].steps", _steps),
     "deploy.environments[].strategy.duration": ("deploy.environments[].duration", str),
     "deploy.rollback.automatic": ("deploy.automatic_rollback", bool),

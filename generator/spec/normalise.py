@@ -162,6 +162,7 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
             container_scan=security["containerScan"],
             sbom=security["sbom"],
             fail_on=security["failOn"],
+            sast_rules=security["sastRules"],
         ),
         jenkins=JenkinsSettings(agent["agentLabel"], credentials["registry"], credentials["gitops"],
                                 credentials["mlflow"], credentials["gitlab"], credentials["argocd"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from generator.model import Environment, Spec
+from generator.render.rendering import shell_word
 from generator.runtimes import controller_driven
 
 
@@ -97,6 +98,12 @@ class SourceScan:
     report: str  # file kept as an artifact
 
 
+def _semgrep_metrics(rules: str) -> str:
+    """Semgrep aborts on `--config auto` with `--metrics off` (semgrep/semgrep pull 4047:
+    "Abort when running with --config auto and --metrics off"); any other rules run without."""
+    return "" if rules == "auto" else " --metrics off"
+
+
 def source_scans(spec: Spec) -> list[SourceScan]:
     scans = spec.ci.security
     semgrep_levels = {"low": ("ERROR", "WARNING", "INFO"), "medium": ("ERROR", "WARNING")}.get(
@@ -104,7 +111,7 @@ def source_scans(spec: Spec) -> list[SourceScan]:
     candidates = [
         (scans.sast, SourceScan(
             "sast", "SAST", "semgrep/semgrep:1.95.0",
-            "semgrep scan --config auto --error --metrics off "
+            f"semgrep scan --config {shell_word(scans.sast_rules)} --error{_semgrep_metrics(scans.sast_rules)} "
             + " ".join(f"--severity {level}" for level in semgrep_levels)
             + " --json --output semgrep.json", "semgrep.json")),
         (scans.dependency_scan, SourceScan(

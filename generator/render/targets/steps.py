@@ -128,8 +128,10 @@ def score(model_uri: str, metrics_file: str) -> Fragment:
 
 
 def build_and_push() -> tuple[Command, Command]:
-    """Build the image with the registry's layer cache and push it, once logged in to the registry."""
+    """Build the image with the registry's layer cache and push it, once logged in to the registry.
+    Docker format, on every runner: buildah's default OCI format has no HEALTHCHECK and drops the
+    Dockerfile's (buildah build --format; BUILDAH_FORMAT is only what GitLab's job also sets)."""
     cache = Fragment('"$IMAGE/cache"')
-    return (command("buildah", "build", "--layers", "--cache-from", cache, "--cache-to", cache,
+    return (command("buildah", "build", "--format", "docker", "--layers", "--cache-from", cache, "--cache-to", cache,
                     "--tag", IMAGE_REFERENCE, "."),
             command("buildah", "push", IMAGE_REFERENCE))
