@@ -105,22 +105,29 @@ def test_same_promotion_twice_changes_nothing(rendered_fraud: Project, cli) -> N
     assert "already at" in promote(cli, rendered_fraud, "staging", "abc123", "--traffic", "10").out
 
 
-def test_rollback_restores_last_good_version(rendered_fraud: Project, cli) -> None:
+def test_rollback_restores_last_good_version_in_two_steps(rendered_fraud: Project, cli) -> None:
+    """KServe serverless, after a full promotion: first canaryTrafficPercent 0 with the spec
+    unchanged (KServe moves the traffic back to the revision rolled out before), then the image."""
     assert promote(cli, rendered_fraud, "production", "v1").code == 0
     assert promote(cli, rendered_fraud, "production", "v2").code == 0
+    first = rollback(cli, rendered_fraud, "production", "--format", "json")
+    assert first.code == 0, first.text
+    assert json.loads(first.out)["continues"] is True
+    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v2", TRAFFIC_PATH: 0}
     result = rollback(cli, rendered_fraud, "production")
     assert result.code == 0, result.text
     assert f"{FRAUD_IMAGE}:v1" in result.out and f"{FRAUD_IMAGE}:v2" in result.out
-    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v1"}
-    last = releases(rendered_fraud, "production")[-1]
-    assert last == {"action": "rollback", "image": f"{FRAUD_IMAGE}:v1", "traffic": 100,
-                    "replaces": f"{FRAUD_IMAGE}:v2", "rolled_back": f"{FRAUD_IMAGE}:v2", "shadow": False}
+    assert ops(rendered_fraud, "production") == {IMAGE_PATH: f"{FRAUD_IMAGE}:v1", TRAFFIC_PATH: 0}
+    rollbacks = [r for r in releases(rendered_fraud, "production") if r["action"] == "rollback"]
+    assert rollbacks == [{"action": "rollback", "image": f"{FRAUD_IMAGE}:v1", "traffic": 100,
+                          "replaces": f"{FRAUD_IMAGE}:v2", "rolled_back": f"{FRAUD_IMAGE}:v2", "shadow": False}]
 
 
 def test_second_rollback_does_not_return_to_the_bad_version(rendered_fraud: Project, cli) -> None:
     assert promote(cli, rendered_fraud, "production", "v1").code == 0
     assert promote(cli, rendered_fraud, "production", "v2").code == 0
     assert rollback(cli, rendered_fraud, "production").code == 0
+    assert rollback(cli, rendered_fraud, "production").code == 0  # the second step of the first
     result = rollback(cli, rendered_fraud, "production", "--format", "json")
     assert result.code == 0, result.text
     # v2 was rolled back once: the next step back is the version v1 replaced, not v2

@@ -188,3 +188,21 @@ def test_promote_through_gitlab_reports_the_commit_it_made(cli, gitlab_emulator:
     assert result.code == 0, result.text
     head = git("--git-dir", str(gl.repo_path("platform/gitops")), "rev-parse", "HEAD")
     assert json.loads(result.out)["revision"] == head
+
+
+def test_a_two_step_rollback_commits_twice_and_waits_for_argocd_after_each(setup: Setup) -> None:
+    """KServe serverless after a full promotion (generator/render/release.py rollback): the
+    traffic goes back first, and only once Argo CD applied that, the image."""
+    assert setup.run("promote", "production", "v1").returncode == 0
+    assert setup.run("promote", "production", "v2").returncode == 0
+    before = len(setup.calls())
+    done = setup.run("rollback", "production")
+    assert done.returncode == 0, done.stdout + done.stderr
+    syncs = [c for c in setup.calls()[before:] if c.startswith("app sync")]
+    waits = [c for c in setup.calls()[before:] if c.startswith("app wait")]
+    assert len(syncs) == len(waits) == 2
+    assert syncs[0].split(" | ")[0].split("--revision ")[1].split()[0] != syncs[1].split("--revision ")[1].split()[0]
+    log = git("--git-dir", str(setup.bare), "log", "--format=%s", "-2")
+    assert log.splitlines() == ["roll back fraud-detector in production (second step: the known-good image)",
+                                "roll back fraud-detector in production"]
+    assert setup.calls()[before:][1].startswith("app wait") and setup.calls()[before:][2].startswith("app sync")

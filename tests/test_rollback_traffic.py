@@ -8,8 +8,10 @@ The models, from the controllers' source:
 - KServe serverless (kserve reconcilers/knative/ksvc_reconciler.go, apis/serving/v1beta1/
   inference_service_status.go PropagateStatus): a changed image is a new revision; with
   canaryTrafficPercent C, Knative's latest READY revision gets C and latestRolledoutRevision the
-  rest; without C the latest ready revision gets everything and, once it does, becomes the
-  rolled-out one. Each step is judged before the new revision is ready and after.
+  rest; without C (or at 100) the latest ready revision gets everything and, once it does, becomes
+  the rolled-out one; C < 100 on an unchanged spec whose latest revision is the rolled-out one
+  moves the rolled-out revision back to the one before (KServe's documented rollback). Each step
+  is judged before the new revision is ready and after.
 - Seldon Core v1: each predictor's `traffic` (a shadow predictor's answers are dropped).
 - Argo Rollouts (KServe raw, BentoML): the new template's pods get the step's weight, except that
   a template equal to the stable ReplicaSet's skips the steps and is all stable at once
@@ -51,24 +53,32 @@ def kind(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 @dataclass
 class Knative:
-    """KServe serverless: revisions (images) in order, the rolled-out one, who is ready."""
+    """KServe serverless: revisions (images) in order, the rolled-out one and the one before it,
+    the latest ready one."""
 
     revisions: list[str] = field(default_factory=list)
     rolled_out: int = -1
+    previous: int = -1
     ready: int = -1
 
     def apply(self, isvc: dict[str, Any]) -> list[dict[str, float]]:
         predictor = isvc["spec"]["predictor"]
         image, canary = predictor["containers"][0]["image"], predictor.get("canaryTrafficPercent")
-        if not self.revisions or self.revisions[-1] != image:
+        changed = not self.revisions or self.revisions[-1] != image
+        if changed:
             self.revisions.append(image)
         moments = []
         if self.ready != len(self.revisions) - 1 and self.ready >= 0:
             moments.append(self._traffic(canary))  # the new revision is not ready yet
         self.ready = len(self.revisions) - 1
         moments.append(self._traffic(canary))
-        if canary is None:
-            self.rolled_out = self.ready
+        if canary is None or canary == 100:  # the latest ready revision has it all: rolled out
+            if self.rolled_out != self.ready:
+                self.previous, self.rolled_out = self.rolled_out, self.ready
+        elif not changed and self.rolled_out == self.ready and self.previous >= 0:
+            # PropagateStatus: both targets on the rolled-out revision, C < 100: back to the previous
+            self.rolled_out = self.previous
+            moments.append(self._traffic(canary))
         return moments
 
     def _traffic(self, canary: int | None) -> dict[str, float]:
@@ -119,6 +129,7 @@ def traffic(runtime: str, docs: list[dict[str, Any]], state: Any) -> list[dict[s
 
 
 SEQUENCES = [(runtime, strategy) for runtime, strategy in COMBINATIONS if strategy != "rolling"]
+FULL = [runtime for runtime, strategy in COMBINATIONS if strategy == "rolling"]
 
 
 @pytest.mark.parametrize(("runtime", "strategy"), SEQUENCES, ids=[f"{r}-{s}" for r, s in SEQUENCES])
@@ -144,7 +155,42 @@ def test_the_failed_version_never_gets_more_than_its_canary_share(tmp_path: Path
     during = traffic(runtime, built(root), state)
     allowed = max(moment.get(failed, 0) for moment in during)
     assert allowed <= (CANARY_SHARE if strategy == "canary" else 100), during
-    store.write(rollback(store, "production"))
-    after = traffic(runtime, built(root), state)
+    after = rolled_back(store, root, runtime, state)
     assert [moment.get(failed, 0) for moment in after] == [0] * len(after), after
     assert all(sum(moment.values()) == 100 for moment in after)
+
+
+def rolled_back(store: DirectoryStore, root: Path, runtime: str, state: Any) -> list[dict[str, float]]:
+    """Every moment of a rollback, through its steps (a two-step rollback continues)."""
+    moments: list[dict[str, float]] = []
+    while True:
+        outcome = rollback(store, "production")
+        store.write(outcome)
+        moments += traffic(runtime, built(root), state)
+        if not outcome.continues:
+            return moments
+
+
+@pytest.mark.parametrize("runtime", FULL)
+def test_rolling_back_a_full_promotion_takes_the_traffic_off_it_first(tmp_path: Path, runtime: str) -> None:
+    """After v2 reached 100 %, from the first step of the rollback on, v2 answers nothing: the
+    moments before are v2's full promotion, not the rollback's."""
+    spec = tmp_path / "mlops.yaml"
+    spec.write_text(yaml.safe_dump(variant(runtime, "canary")), encoding="utf-8")
+    root = tmp_path / "out"
+    assert main(["render", str(spec), "--out", str(root)]) == 0
+    store = DirectoryStore(root / GITOPS)
+    state: Any = Knative() if runtime == "kserve-serverless" else Rollout()
+    traffic(runtime, built(root), state)
+    for tag in ("v1", "v2"):
+        store.write(promote(store, "production", tag, 100, False))
+        traffic(runtime, built(root), state)
+    failed = f"{variant(runtime, 'canary')['build']['registry']['image']}:v2"
+    first = rollback(store, "production")
+    store.write(first)
+    moments = traffic(runtime, built(root), state)
+    if first.continues:
+        moments = moments[1:]  # the first step reverts KServe's rolled-out revision: v2 leaves at once
+        store.write(rollback(store, "production"))
+        moments += traffic(runtime, built(root), state)
+    assert [moment.get(failed, 0) for moment in moments] == [0] * len(moments), moments

@@ -98,9 +98,13 @@ def _report(args: argparse.Namespace, applied: tuple[Outcome, str]) -> int:
     outcome, revision = applied
     r = outcome.release
     if args.format == "json":  # revision: the GitOps commit (ci/mlopsgen-release.sh waits for Argo CD on it)
-        emit_json({"env": outcome.env, "changed": outcome.changed, **asdict(r), "revision": revision})
+        emit_json({"env": outcome.env, "changed": outcome.changed, **asdict(r), "revision": revision,
+                   "continues": outcome.continues})
     elif not outcome.changed:
         print(f"{outcome.env}: already at {r.image} ({r.traffic}%)")
+    elif r.action == "rollback" and outcome.continues:
+        print(f"{outcome.env}: traffic back on last known-good {r.image}; once this is applied, run rollback "
+              f"again to replace {r.rolled_back} in the spec")
     elif r.action == "rollback":
         print(f"{outcome.env}: rolled back from {r.rolled_back} to last known-good {r.image}")
     elif r.shadow:

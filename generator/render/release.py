@@ -38,10 +38,13 @@ class Outcome:
     release: Release
     changed: bool
     files: dict[str, bytes]  # path (relative to the GitOps directory) -> new content
+    continues: bool = False  # the first step of a two-step rollback: roll back again once applied
 
     @property
     def message(self) -> str:
         r = self.release
+        if r.action == "rollback" and self.continues:
+            return f"roll back {self.env}: traffic back to last known-good {r.image}, {r.rolled_back} still named"
         if r.action == "rollback":
             return f"roll back {self.env}: {r.rolled_back} -> last known-good {r.image}"
         share = "shadow" if r.shadow else f"{r.traffic}%"
@@ -92,7 +95,9 @@ def promote(store: ReleaseStore, env: str, tag: str, traffic: int, shadow: bool 
         raise UserError(f"{tag!r} is not an image tag",
                         "a tag is up to 128 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
     history = _load(store, env)
-    runtime, state = history.runtime, history.current
+    runtime, current = history.runtime, history.current
+    # mid-way through a two-step rollback the version serving is the one rolled back to
+    state = ReleaseState(current.rollback_to) if current.rollback_to else current
     can = runtime_named(runtime).capabilities
     if can.controller_driven and (traffic < 100 or shadow):
         raise UserError(f"{env} runs on {runtime}: Argo Rollouts carries out the steps itself",
@@ -109,7 +114,7 @@ def promote(store: ReleaseStore, env: str, tag: str, traffic: int, shadow: bool 
     else:
         new = ReleaseState(state.stable, image, 0 if shadow else traffic, shadow)
     release = Release("promote", image, traffic, state.stable, shadow=shadow)
-    if new == state:
+    if new == current:
         return Outcome(env, release, changed=False, files={})
     return Outcome(env, release, changed=True, files=_files(env, runtime, new, [*history.releases, release]))
 
@@ -117,6 +122,10 @@ def promote(store: ReleaseStore, env: str, tag: str, traffic: int, shadow: bool 
 def rollback(store: ReleaseStore, env: str) -> Outcome:
     history = _load(store, env)
     state = history.current
+    if state.rollback_to:  # the second step: the spec follows the traffic back (recorded in the first)
+        new = ReleaseState(state.rollback_to, pinned=True)
+        release = Release("rollback", state.rollback_to, 100, state.stable, rolled_back=state.stable)
+        return Outcome(env, release, changed=True, files=_files(env, history.runtime, new, history.releases))
     if state.candidate:  # a canary, shadow or preview in progress: drop the candidate
         release = Release("rollback", state.stable, 100, state.candidate, rolled_back=state.candidate)
         new = ReleaseState(state.stable, pinned=True)
@@ -130,6 +139,12 @@ def rollback(store: ReleaseStore, env: str) -> Outcome:
             raise UserError(f"{env} has no earlier known-good version to roll back to",
                             f"history: overlays/{env}/{HISTORY_FILE}")
         release = Release("rollback", good, 100, state.stable, rolled_back=state.stable)
+        # two steps where the failed version has all traffic as the latest revision; when the traffic
+        # is pinned on an earlier revision (after a rolled-back canary), one step replaces it
+        if runtime_named(history.runtime).capabilities.two_step_rollback and not state.pinned:
+            new = ReleaseState(state.stable, pinned=True, rollback_to=good)
+            return Outcome(env, release, changed=True, continues=True,
+                           files=_files(env, history.runtime, new, [*history.releases, release]))
         new = ReleaseState(good)
     return Outcome(env, release, changed=True,
                    files=_files(env, history.runtime, new, [*history.releases, release]))

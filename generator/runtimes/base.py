@@ -89,6 +89,9 @@ class Capabilities:
     preview: bool = False  # a 0 % candidate reachable for tests before promotion (pipeline-driven)
     scale_to_zero: bool = False  # minReplicas: 0 is honoured
     controller_driven: bool = False  # Argo Rollouts runs the steps and the analysis, not the pipeline
+    # rolling back a fully promoted version takes two commits: traffic back first (the image
+    # unchanged), then the image (ReleaseState.rollback_to; generator/runtimes/kserve.py says why)
+    two_step_rollback: bool = False
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ POD_LABEL = "serving.kserve.io/inferenceservice"
 SERVERLESS = Capabilities(
     # Knative splits traffic between revisions (canaryTrafficPercent); a 0 % revision with tag
     # routing is a blue-green preview. Knative cannot mirror traffic.
-    strategies=frozenset({"rolling", "canary", "blueGreen"}), preview=True, scale_to_zero=True)
+    strategies=frozenset({"rolling", "canary", "blueGreen"}), preview=True, scale_to_zero=True,
+    two_step_rollback=True)
 RAW = Capabilities(
     # plain Deployments: canaryTrafficPercent is ignored, an Argo Rollout (workloadRef) runs the
     # canary with replica weights; KServe owns the Service, so no preview Service for blue-green.
@@ -129,6 +130,11 @@ class KServe:
         # traffic, and neither the failed revision (still the latest ready while the old image's new
         # revision starts) nor that new revision gets any. Without C, the failed revision would get
         # 100 % until the new one is ready. The next promotion drops the pin.
+        # A fully promoted version is rolled back in two steps (two_step_rollback), KServe's
+        # documented rollback first (docs/samples/v1beta1/rollout/README.md, "Rollback and pin the
+        # model"): C = 0 with the spec unchanged, where PropagateStatus moves latestRolledoutRevision
+        # back to previousRolledoutRevision, the known-good one; then the known-good image, still at
+        # C = 0, so its new revision takes no traffic from the one already serving it.
         # Raw: the Argo Rollout that references KServe's Deployment runs the canary on this change.
         if self.mode == "serverless" and (state.candidate or state.pinned):
             ops.append({"op": "add", "path": TRAFFIC, "value": state.traffic})

@@ -16,6 +16,9 @@ class ReleaseState:
     # a candidate was rolled back: the runtime keeps all traffic on what served before it until the
     # next promotion (KServe serverless: canaryTrafficPercent 0, see generator/runtimes/kserve.py)
     pinned: bool = False
+    # the first step of a two-step rollback (Capabilities.two_step_rollback): the traffic is back on
+    # this image's revision, the spec still names the failed one; the next rollback restores it
+    rollback_to: str = ""
 
     @property
     def serving(self) -> str:
