@@ -138,11 +138,14 @@ def test_promote_and_rollback_commit_through_the_api(cli, gl: GitLabEmulator, tm
     assert int(git(gl, "platform/gitops", "rev-list", "--count", "main")) == int(before) + 2  # one commit each
     release = git(gl, "platform/gitops", "show", "main:apps/fraud-detector/overlays/production/release.yaml")
     assert "fraud-detector:v2" in release
+    first = cli("rollback", "--env", "production", *common)  # KServe serverless: traffic first, then the image
+    assert first.code == 0 and "traffic back on last known-good registry.gitlab.com/acme/risk/fraud-detector:v1" \
+        in first.out
     result = cli("rollback", "--env", "production", *common)
     assert result.code == 0 and "to last known-good registry.gitlab.com/acme/risk/fraud-detector:v1" in result.out
-    log = git(gl, "platform/gitops", "log", "--format=%s", "-1", "main")
-    assert log.startswith("roll back production")
-    assert TOKEN not in result.text
+    log = git(gl, "platform/gitops", "log", "--format=%s", "-2", "main").splitlines()
+    assert log[0].startswith("roll back production") and log[1].startswith("roll back production: traffic back")
+    assert TOKEN not in first.text + result.text
 
 
 def test_promote_and_rollback_default_to_the_branch_argo_cd_tracks(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
