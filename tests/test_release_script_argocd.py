@@ -206,3 +206,23 @@ def test_a_two_step_rollback_commits_twice_and_waits_for_argocd_after_each(setup
     assert log.splitlines() == ["roll back fraud-detector in production (second step: the known-good image)",
                                 "roll back fraud-detector in production"]
     assert setup.calls()[before:][1].startswith("app wait") and setup.calls()[before:][2].startswith("app sync")
+
+
+@pytest.mark.parametrize("example", ["fraud-detector", "image-quality"])
+def test_gitlab_runs_every_analysis_after_the_release_job_that_waited_for_argocd(example: str) -> None:
+    """gitlab-ci-local evaluates the delivery pipeline: each analysis job needs the release job
+    before it, whose script (ci/mlopsgen-release.sh) returns only once Argo CD is synced and
+    healthy; the job after an analysis needs that analysis."""
+    from conformance.validators import gitlab_ci_local_jobs
+
+    pipeline = EXAMPLES / example / "rendered/.gitlab-ci.yml"
+    jobs = {j["name"]: j for j in gitlab_ci_local_jobs(pipeline, {"CI_PIPELINE_SOURCE": "push"})}
+    scripts = yaml.safe_load(pipeline.read_text(encoding="utf-8"))
+    releases = {name for name, job in scripts.items()
+                if isinstance(job, dict) and any("ci/mlopsgen-release.sh promote" in line
+                                                 for line in job.get("script", []))}
+    analyses = [name for name in jobs if name.startswith("analyze-")]
+    assert analyses, f"{example} has no analysis jobs"
+    for name in analyses:
+        assert set(jobs[name]["needs"]) & releases, (name, jobs[name]["needs"])
+    assert any(set(jobs[name]["needs"]) & set(analyses) for name in releases if name in jobs)  # the next step
