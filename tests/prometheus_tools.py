@@ -245,7 +245,7 @@ def openmetrics(series: Mapping[str, Sequence[tuple[float, float]]],
 # ----------------------------------------------------------------------------- a real server
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A port the kernel just handed out on 127.0.0.1 (racy by nature: _start retries on EADDRINUSE)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -282,7 +282,7 @@ def _prometheus(config: Mapping[str, Any], datadir: Path, workdir: Path,
     config_file = workdir / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
     for attempt in range(3):
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = workdir / f"prometheus-{attempt}.log"
         with log.open("wb") as log_handle:
@@ -300,7 +300,7 @@ def _prometheus(config: Mapping[str, Any], datadir: Path, workdir: Path,
             if proc.poll() is not None:
                 text = log.read_text("utf-8", "replace")
                 if "address already in use" in text and attempt < 2:
-                    continue  # someone took the port between _free_port and the bind
+                    continue  # someone took the port between free_port and the bind
                 raise AssertionError(f"prometheus exited with {proc.returncode}:\n{text[-4000:]}")
             yield url
             return

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_tools import instant_query, scraping_prometheus, wait_for_series
+from prometheus_tools import free_port, instant_query, scraping_prometheus, wait_for_series
 
 from generator.model import Spec
 from generator.render.promql import release_version, slo_queries
@@ -40,13 +39,6 @@ NAME = "fraud-scorer"
 ANSWERS = [f"name={NAME}", "ci=gitlab", "runtime=kserve", "strategy=canary"]
 POD = f"{NAME}-predictor-00001-deployment-6d9c7b8f5-k2j4x"
 PREDICTIONS = 7
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str, payload: object | None = None) -> int:
@@ -81,7 +73,7 @@ def rendered(repo: Path, kind: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(repo: Path) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "PYTHONPATH": str(repo / "src")}
     package = NAME.replace("-", "_")
     proc = subprocess.Popen([sys.executable, "-m", f"{package}.serve"], cwd=repo, env=env,

@@ -105,7 +105,6 @@ PREDICTIONS = "model_predictions_total"
 PREDICTION_SCORE = "model_prediction_score"
 SELECTOR_PLACEHOLDER = "$selector"
 MIB = 1048576
-SHARES = frozenset({"errorRate", "missingValues", "nullPredictions"})  # 0-1 ratios of a part to a whole
 
 
 @dataclass(frozen=True)
@@ -311,8 +310,9 @@ def slo_queries(spec: Spec, env: Environment, version: Version | None = None) ->
     out = []
     for slo in spec.monitoring.slos:
         success, failure = _conditions(slo)
-        out.append(SLOQuery(slo, value_query(spec, env, slo, version), breach_query(value_query(spec, env, slo), slo),
-                            summary(spec, env, slo), success, failure))
+        whole = value_query(spec, env, slo)
+        measured = whole if version is None else value_query(spec, env, slo, version)
+        out.append(SLOQuery(slo, measured, breach_query(whole, slo), summary(spec, env, slo), success, failure))
         if version is not None and slo.max_regression is not None:
             out.append(_against_stable(spec, env, slo, version))
     return out

@@ -33,7 +33,7 @@ SLOS: PathKey = ("monitoring", "slos")
 SELECTOR_PLACEHOLDER = "$selector"
 SELECTOR_STAND_IN = 'namespace="ns",model="m"'
 # Ratios of a part to a whole, never above 1: the signals whose threshold the schema caps at 1
-# (and generator/render/promql.py SHARES); tests/test_slo_rules.py checks the schema agrees.
+# (the signals generator/render/promql.py builds with _share); tests/test_slo_rules.py checks the schema agrees.
 SHARES = frozenset({"errorRate", "missingValues", "nullPredictions"})
 SELECTOR_HINT = "put $selector in the braces of each metric, e.g. avg(my_metric{$selector})"
 
