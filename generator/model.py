@@ -347,6 +347,27 @@ class Training:
         return duration_seconds(self.timeout)
 
 
+Version = tuple[int, int]  # major, minor
+
+
+def version_text(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The cluster the manifests are for (schema: platform): the version of each piece by its name
+    there (kubernetes, argocd, argoRollouts, knative, and each runtime's controller) and the Knative
+    flags enabled. What a version or flag changes is the knowledge of the module that renders for it
+    (generator/runtimes/)."""
+
+    versions: tuple[tuple[str, Version], ...]
+    knative_features: frozenset[str]  # flags enabled in Knative's config-features
+
+    def version(self, name: str) -> Version:
+        return dict(self.versions)[name]
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole normalised spec, plus where it came from."""
@@ -360,6 +381,7 @@ class Spec:
     ci: CI
     deploy: Deploy
     monitoring: Monitoring
+    platform: Platform
     training: Training | None = None
 
     @property

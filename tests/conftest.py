@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 FRAUD_GITOPS = "apps/fraud-detector"
 FRAUD_IMAGE = "registry.gitlab.com/acme/risk/fraud-detector"
+# Every file a render of the fraud-detector example writes (its golden copy), manifest included.
+FRAUD_FILES = sum(1 for p in (EXAMPLES / "fraud-detector" / "rendered").rglob("*") if p.is_file())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from generator.model import version_text
 from generator.spec.defaults import DERIVED_DEFAULTS, schema_default
 from generator.spec.intake import spec_problems
 from generator.spec.loader import parse_spec
@@ -54,6 +55,10 @@ def _steps(steps: Any) -> list[dict[str, Any]]:
     return [{k: v for k, v in dataclasses.asdict(step).items() if v is not None} for step in steps]
 
 
+def _version_of(name: str) -> Callable[[Any], str]:
+    return lambda versions: version_text(dict(versions)[name])
+
+
 # Where the model keeps a field under another name or in another form than the schema's path says.
 # The model flattens small objects into their parent (an environment's strategy, the training
 # resources and Airflow settings, Jenkins credentials, rollback and Prometheus settings, registry
@@ -80,6 +85,10 @@ ELSEWHERE: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "training.registry.aliases.challenger": ("training.registry.challenger_alias", str),
     "training.registry.aliases.champion": ("training.registry.champion_alias", str),
     "training.airflow.dagsFolder": ("training.dags_folder", str),
+    **{f"platform.{name}": ("platform.versions", _version_of(name)) for name in
+       ("kubernetes", "kserve", "argocd", "argoRollouts", "seldon")},
+    "platform.knative.version": ("platform.versions", _version_of("knative")),
+    "platform.knative.features": ("platform.knative_features", sorted),
 }
 # Which environment of BASE a strategy default applies to: steps to the canary, duration to the preview.
 ENVIRONMENT = {"deploy.environments[].strategy.duration": 1}

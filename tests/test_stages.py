@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FRAUD_FILES
 
 from generator.artifacts import RenderedFile, Syntax, body_digest_of, read_marker
 from generator.errors import SpecError, VerificationError
@@ -82,7 +83,7 @@ def test_plan_lists_each_target_once_and_only_asked_ci_targets() -> None:
     spec = normalise(load_valid_spec(FRAUD).data, "mlops.yaml")
     paths = [a.path for a in plan(spec)]
     assert ".gitlab-ci.yml" in paths and "Jenkinsfile" not in paths
-    assert len(paths) == len(set(paths)) == 24
+    assert len(paths) == len(set(paths)) == FRAUD_FILES - 1  # all but the manifest
     assert [a.path for a in plan(spec) if a.seed] == [
         f"apps/fraud-detector/overlays/{env}/{name}" for env in ("production", "staging")
         for name in ("release-history.yaml", "release.yaml")]
@@ -166,4 +167,4 @@ def test_no_slos_means_no_prometheus_rule(tmp_path: Path) -> None:
     files = {f.path: f for f in build(MINIMAL, tmp_path).files}
     assert "deploy/overlays/prod/prometheusrule.yaml" not in files
     kustomization = yaml.safe_load(files["deploy/overlays/prod/kustomization.yaml"].content)
-    assert kustomization["resources"] == ["../../base", "dashboard.yaml"]
+    assert kustomization["resources"] == ["../../base", "dashboard.yaml", "pdb.yaml"]

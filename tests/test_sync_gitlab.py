@@ -8,7 +8,7 @@ from pathlib import Path
 import gitlab
 import pytest
 import yaml
-from conftest import EXAMPLES, CliResult
+from conftest import EXAMPLES, FRAUD_FILES, CliResult
 from emulators.gitlab import Fault, GitLabEmulator
 
 pytest_plugins = ["emulators.fixtures"]
@@ -71,7 +71,7 @@ def test_first_sync_is_one_commit_with_every_file(cli, gl: GitLabEmulator, spec:
         git(gl, PROJECT, "rev-list", "--count", "main").strip() == "2"
     tree = git(gl, PROJECT, "ls-tree", "-r", "main")
     assert "100755 blob" in next(line for line in tree.splitlines() if line.endswith("ci/mlopsgen-release.sh"))
-    assert len(tree.splitlines()) == 27  # 25 generated + mlops.yaml + README.md
+    assert len(tree.splitlines()) == FRAUD_FILES + 2  # generated + mlops.yaml + README.md
 
 
 def test_unchanged_sync_takes_three_requests_and_commits_nothing(cli, gl: GitLabEmulator, spec: Path) -> None:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, CliResult
+from conftest import EXAMPLES, FRAUD_FILES, CliResult
 
 from generator.deliver.backends import ConflictError
 from generator.deliver.backends.local import LocalRepository
@@ -37,7 +37,7 @@ def commits(repo: Path, ref: str = "main") -> list[str]:
 def test_first_sync_commits_everything_in_one_commit(model_repo: Path, cli) -> None:
     result: CliResult = cli("sync", model_repo / "mlops.yaml")
     assert result.code == 0, result.text
-    assert "changed 25 file(s)" in result.out
+    assert f"changed {FRAUD_FILES} file(s)" in result.out
     assert commits(model_repo) == ["mlopsgen 0.1.0: regenerate from mlops.yaml", "initial"]
     tracked = git(model_repo, "ls-files").splitlines()
     assert {".gitlab-ci.yml", "Dockerfile", ".mlopsgen/manifest.json", "README.md"} <= set(tracked)
@@ -69,7 +69,7 @@ def test_merge_request_mode_commits_to_a_branch(model_repo: Path, cli) -> None:
 
 def test_dry_run_commits_nothing(model_repo: Path, cli) -> None:
     result = cli("sync", model_repo / "mlops.yaml", "--dry-run")
-    assert result.code == 0 and "would change 25 file(s)" in result.out
+    assert result.code == 0 and f"would change {FRAUD_FILES} file(s)" in result.out
     assert commits(model_repo) == ["initial"]
 
 

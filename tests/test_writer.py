@@ -89,7 +89,8 @@ def test_removed_environment_deletes_its_files(rendered_fraud: Project, cli) -> 
     overlay = f"{FRAUD_GITOPS}/overlays/production"
     deleted = {p for p, a in actions.items() if a == "delete"}
     assert deleted == {f"{overlay}/environment.yaml", f"{overlay}/kustomization.yaml", f"{overlay}/dashboard.yaml",
-                       f"{overlay}/prometheusrule.yaml", f"{FRAUD_GITOPS}/argocd/application-production.yaml"}
+                       f"{overlay}/prometheusrule.yaml", f"{overlay}/pdb.yaml",
+                       f"{FRAUD_GITOPS}/argocd/application-production.yaml"}
     for path in deleted:
         assert not (rendered_fraud.out / path).exists()
     manifest = json.loads((rendered_fraud.out / MANIFEST).read_text())

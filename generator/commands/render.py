@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
                    "note": note, "dry_run": args.dry_run,
                    "files": [{"path": c.path, "action": c.action.value, "hand_edited": c.edited,
                               **({"diff": diffs[c.path]} if c.path in diffs else {})} for c in changes],
-                   "summary": counts, "resources": [asdict(c) for c in costs]})
+                   "summary": counts, "resources": [asdict(c) for c in costs],
+                   "warnings": [w.to_json() for w in result.warnings]})
         return EXIT_OK
     verb = "would " if args.dry_run else ""
     for change in changes:
@@ -56,5 +57,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.spec.name}: {len(changes)} files in {out_dir} ({summary}) in {elapsed:.2f}s", file=sys.stderr)
     if note:
         print(f"note: {note}", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning.format()}", file=sys.stderr)
     print("resources requested per environment:\n" + "\n".join(c.line() for c in costs), file=sys.stderr)
     return EXIT_OK

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.artifacts import RenderedFile
+from generator.errors import Problem
 from generator.model import Spec
 from generator.render.plan import plan
 from generator.render.rendering import render
 from generator.render.verify import verify
-from generator.spec.intake import load_valid_spec
+from generator.spec.intake import load_valid_spec, spec_warnings
 from generator.spec.normalise import normalise
 
 
@@ -22,6 +23,7 @@ from generator.spec.normalise import normalise
 class Build:
     spec: Spec
     files: list[RenderedFile]
+    warnings: tuple[Problem, ...] = ()  # what the spec allows but should think twice about
 
 
 def spec_source(spec_path: Path, out_dir: Path) -> str:
@@ -48,4 +50,4 @@ def build(spec_path: Path, out_dir: Path) -> Build:
     spec = normalise(loaded.data, spec_source(spec_path, out_dir))
     files = [render(spec, artifact) for artifact in plan(spec)]
     verify(files)
-    return Build(spec, files)
+    return Build(spec, files, tuple(spec_warnings(loaded)))

@@ -89,7 +89,8 @@ class BentoML:
         stable, preview = services(spec)
         rollout = RolloutPlan(place.analysis_template, stable, preview)
         return [yaml_artifact(f"{place.directory}/rollout.yaml", "gitops/rollouts/bentoml-rollout.yaml.j2",
-                              place.where, env=env, image=place.image, placement=placement(spec), rollout=rollout)]
+                              place.where, env=env, image=place.image, placement=placement(spec, NAME_LABEL),
+                              rollout=rollout)]
 
     def kinds(self, spec: Spec) -> list[Kind]:
         return [Kind("argoproj.io", "Rollout"), Kind("", "Service"), Kind("autoscaling", "HorizontalPodAutoscaler")]

@@ -43,6 +43,19 @@ those repositories):
   buildObjectMeta; Knative copies the revision template's labels onto the pods: configuration/
   resources/revision.go MakeRevision, revision/resources/meta.go makeLabels), which carries the
   release label (versions.py).
+- Platform (the spec's `platform`): KServe 0.16 renamed the deploymentMode values `Serverless` and
+  `RawDeployment` to `Knative` and `Standard` and reads the old names as deprecated aliases
+  (pkg/constants/constants.go DeploymentModeType, ParseDeploymentMode; commit 92899a1, first in
+  v0.16.0); before 0.16 only the old names exist. `serving.kserve.io/autoscalerClass: external`
+  exists from v0.12.0 (constants AutoscalerClassExternal). Knative drops pod-spec fields behind
+  feature flags that are off by default (knative/serving config/core/configmaps/features.yaml;
+  pkg/apis/serving/fieldmask.go PodSpecMask): nodeSelector needs `kubernetes.podspec-nodeselector`,
+  tolerations `kubernetes.podspec-tolerations`, topologySpreadConstraints
+  `kubernetes.podspec-topologyspreadconstraints`, a pod-level securityContext
+  `kubernetes.podspec-securitycontext`; a container's securityContext, seccompProfile included,
+  passes without a flag (fieldmask.go SecurityContextMask). Argo CD assesses an InferenceService's
+  health (what `argocd app wait --health` waits for) from v2.8.0 (argo-cd
+  resource_customizations/serving.kserve.io/InferenceService/health.lua); before, it has none.
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
-from generator.model import Environment, Spec
+from generator.model import Environment, Spec, Version, version_text
 from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
     RELEASE_FILE,
@@ -86,6 +99,16 @@ RAW = Capabilities(
     # plain Deployments: canaryTrafficPercent is ignored, an Argo Rollout (workloadRef) runs the
     # canary with replica weights; KServe owns the Service, so no preview Service for blue-green.
     strategies=frozenset({"rolling", "canary"}), controller_driven=True)
+
+
+MIN_KSERVE: Version = (0, 12)  # autoscalerClass external
+RENAMED_MODES: Version = (0, 16)  # Serverless -> Knative, RawDeployment -> Standard
+MIN_ARGOCD: Version = (2, 8)  # Argo CD's InferenceService health check
+MIN_ROLLOUTS_WORKLOAD: Version = (1, 7)  # argo-rollouts workloadRef.scaleDown (pkg/apis ... ScaleDownProgressively)
+NODE_SELECTOR_FLAG = "kubernetes.podspec-nodeselector"
+TOLERATIONS_FLAG = "kubernetes.podspec-tolerations"
+TOPOLOGY_FLAG = "kubernetes.podspec-topologyspreadconstraints"
+PLATFORM_HINT = "set platform.{field} to the version your clusters run, or upgrade them"
 
 
 def predictor_name(spec: Spec) -> str:
@@ -151,7 +174,9 @@ class KServe:
     def base(self, spec: Spec, root: str, image: str) -> list[PlannedArtifact]:
         tag_routing = any(env.strategy == "blueGreen" for env in spec.deploy.environments)
         return [yaml_artifact(f"{root}/base/inferenceservice.yaml", "gitops/kserve/inferenceservice.yaml.j2",
-                              "serving", image=image, tag_routing=tag_routing, placement=placement(spec))]
+                              "serving", image=image, tag_routing=tag_routing,
+                              placement=placement(spec, POD_LABEL if self.spreads(spec) else ""),
+                              deployment_mode=self.mode_annotation(spec))]
 
     def _rollout(self, env: Environment) -> bool:
         """Raw mode with a strategy: an Argo Rollout takes over KServe's predictor Deployment."""
@@ -205,5 +230,41 @@ class KServe:
                 ControllerObject("autoscaling/HorizontalPodAutoscaler", predictor_name(spec),
                                  reconcilers + "hpa/hpa_reconciler.go")]
 
+    def mode_annotation(self, spec: Spec) -> str:
+        """The serving.kserve.io/deploymentMode value of the platform's KServe version."""
+        if spec.platform.version("kserve") >= RENAMED_MODES:
+            return "Knative" if self.mode == "serverless" else "Standard"
+        return "Serverless" if self.mode == "serverless" else "RawDeployment"
+
+    def spreads(self, spec: Spec) -> bool:
+        """Whether the pods can carry topologySpreadConstraints (Knative drops them without the flag)."""
+        return self.mode == "raw" or TOPOLOGY_FLAG in spec.platform.knative_features
+
     def problems(self, spec: Spec) -> Iterator[RuleProblem]:
-        return iter(())
+        rollouts = self.mode == "raw" and any(self._rollout(env) for env in spec.deploy.environments)
+        needs = [("kserve", MIN_KSERVE, "KServe {v} is older than 0.12, the first mlopsgen renders for"),
+                 ("argocd", MIN_ARGOCD, "Argo CD {v} has no health check for InferenceServices (from 2.8), so the "
+                                        "pipeline's wait would not wait for the model")]
+        if rollouts:
+            needs.append(("argoRollouts", MIN_ROLLOUTS_WORKLOAD,
+                          "Argo Rollouts {v} cannot scale KServe's Deployment down progressively "
+                          "(workloadRef.scaleDown, from 1.7)"))
+        for name, minimum, message in needs:
+            if spec.platform.version(name) < minimum:
+                yield RuleProblem(("platform", name), message.format(v=version_text(spec.platform.version(name))),
+                                  PLATFORM_HINT.format(field=name), "platform-version")
+        if self.mode == "serverless":
+            yield from self._placement_problems(spec)
+
+    def _placement_problems(self, spec: Spec) -> Iterator[RuleProblem]:
+        wanted = placement(spec)
+        scheduling = spec.serving.scheduling
+        at = ("serving", "scheduling") if scheduling.node_selector or scheduling.spot or scheduling.gpu_type \
+            else ("serving", "resources", "gpu")
+        for present, flag, what in ((wanted.node_selector, NODE_SELECTOR_FLAG, "a nodeSelector"),
+                                    (wanted.tolerations, TOLERATIONS_FLAG, "tolerations")):
+            if present and flag not in spec.platform.knative_features:
+                yield RuleProblem(at, f"this placement needs {what} on a serverless InferenceService, which Knative "
+                                  f"drops unless its {flag} flag is enabled",
+                                  f"enable {flag} in Knative's config-features and list it in "
+                                  "platform.knative.features, or use deploymentMode: raw", "knative-flag")

@@ -1,4 +1,5 @@
-"""Node placement of model replicas: GPU node pools and spot capacity on EKS and GKE."""
+"""Node placement of model replicas: GPU node pools and spot capacity on EKS and GKE, and their
+spread over zones and nodes (soft: ScheduleAnyway, so a cluster with one zone still schedules)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from generator.model import Spec
 
 GPU_LABEL = {"gke": "cloud.google.com/gke-accelerator", "eks": "k8s.amazonaws.com/accelerator"}
+SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")  # well-known node labels
 SPOT_LABEL = {"gke": ("cloud.google.com/gke-spot", "true"), "eks": ("eks.amazonaws.com/capacityType", "SPOT")}
 
 
@@ -22,13 +24,13 @@ class Toleration:
 class Placement:
     node_selector: tuple[tuple[str, str], ...]
     tolerations: tuple[Toleration, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not self.node_selector and not self.tolerations
+    spread: tuple[tuple[str, str], ...] = ()  # the pod labels topology spread counts; () for none
+    spread_keys: tuple[str, ...] = SPREAD_KEYS
 
 
-def placement(spec: Spec) -> Placement:
+def placement(spec: Spec, spread_label: str = "") -> Placement:
+    """Where the model's pods go. `spread_label` is the pod label (valued with the model's name)
+    that topology spread counts the model's replicas by; "" where the runtime cannot spread them."""
     scheduling = spec.serving.scheduling
     selector = dict(scheduling.node_selector)
     tolerations = []
@@ -41,4 +43,5 @@ def placement(spec: Spec) -> Placement:
         selector[key] = value
         if scheduling.cloud == "gke":
             tolerations.append(Toleration(key, "Equal", value, "NoSchedule"))
-    return Placement(tuple(sorted(selector.items())), tuple(tolerations))
+    spread = ((spread_label, spec.name),) if spread_label else ()
+    return Placement(tuple(sorted(selector.items())), tuple(tolerations), spread)

@@ -27,6 +27,12 @@ Upstream behaviour this module relies on (SeldonIO/seldon-core v1.17.1):
   VirtualService `<sdep>` and a shadow predictor a `mirror`; with Ambassador, Mappings with
   `weight` and `shadow: true` (seldondeployment_controller.go createIstioResources,
   operator/controllers/ambassador/).
+- Platform: Seldon Core 2 serves Model, Server and Pipeline resources and no SeldonDeployment, so
+  only 1.x can run this (platform.seldon). Argo CD has no health check for SeldonDeployments
+  (argo-cd resource_customizations/ holds none): `argocd app wait --health` waits for them only
+  with the `resource.customizations.health.machinelearning.seldon.io_SeldonDeployment` the README's
+  cluster prerequisites give, built on status.state Available/Creating/Failed
+  (operator/apis/machinelearning.seldon.io/v1/seldon_deployment_status.go).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
-from generator.model import Environment, Spec
+from generator.model import Environment, Spec, version_text
 from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
     RELEASE_FILE,
@@ -120,7 +126,8 @@ class Seldon:
         scaling = spec.serving.autoscaling
         predictors = (Predictor("main", scaling.min_replicas, 100, main=True), Predictor("candidate", 0, 0))
         return [yaml_artifact(f"{root}/base/seldondeployment.yaml", "gitops/seldon/seldondeployment.yaml.j2",
-                              "serving", image=image, placement=placement(spec), predictors=predictors,
+                              "serving", image=image, placement=placement(spec, DEPLOYMENT_LABEL),
+                              predictors=predictors,
                               hpa_min_replicas=max(scaling.min_replicas, 1), metric=hpa_metric(scaling))]
 
     def environment_patch(self, spec: Spec, env: Environment) -> tuple[PatchTarget, Ops]:
@@ -149,4 +156,9 @@ class Seldon:
                 for predictor in ("main", "candidate")]
 
     def problems(self, spec: Spec) -> Iterator[RuleProblem]:
-        return iter(())
+        version = spec.platform.version("seldon")
+        if version[0] != 1:
+            yield RuleProblem(("platform", "seldon"), f"Seldon Core {version_text(version)} has no "
+                              "SeldonDeployment (Seldon Core 2 serves Model, Server and Pipeline resources)",
+                              "mlopsgen renders for Seldon Core 1.x: set platform.seldon to 1.17, or choose another "
+                              "serving.runtime", "platform-version")

@@ -27,7 +27,8 @@ DERIVED_DEFAULTS: dict[str, str] = {
     "deploy.environments[].namespace": "<metadata.name>-<environment name>",
     "deploy.environments[].cluster": "deploy.argocd.server",
     "deploy.environments[].production": "true for the last environment only",
-    "deploy.environments[].replicas": "serving.autoscaling.minReplicas",
+    "deploy.environments[].replicas": "serving.autoscaling.minReplicas; in production at least 2 (at most "
+                                      "maxReplicas)",
     "deploy.environments[].strategy": "per deploy.case, production, SLOs and runtime (strategies.effective_strategy)",
     "monitoring.slos[].name": "the signal's name, with the percentile for latency",
     "monitoring.slos[].operator": "below for throughput and inputVolume, above otherwise",

@@ -16,7 +16,7 @@ from pathlib import Path
 from generator.errors import Problem, SpecError
 from generator.spec.loader import LoadedSpec, Locator, load_spec
 from generator.spec.normalise import normalise
-from generator.spec.rules import rule_problems
+from generator.spec.rules import rule_problems, rule_warnings
 from generator.spec.validation import check_schema
 
 
@@ -35,6 +35,11 @@ def spec_problems(loaded: LoadedSpec) -> list[Problem]:
         return schema
     model = normalise(readable.data, loaded.file)
     return merge_problems(schema, rule_problems(model, Locator(loaded, readable.unreadable)))
+
+
+def spec_warnings(loaded: LoadedSpec) -> list[Problem]:
+    """What a valid spec allows but should think twice about (one replica in production, ...)."""
+    return rule_warnings(normalise(loaded.data, loaded.file), Locator(loaded, frozenset()))
 
 
 def merge_problems(schema: list[Problem], rules: list[Problem]) -> list[Problem]:

@@ -37,6 +37,7 @@ from generator.model import (
     ModelValidation,
     Monitoring,
     PayloadLogging,
+    Platform,
     Registry,
     Resources,
     Scheduling,
@@ -47,6 +48,7 @@ from generator.model import (
     Threshold,
     Training,
     TrainingTriggers,
+    Version,
 )
 from generator.runtimes import default_exporter, modes, runtime_named
 from generator.spec.defaults import schema_default, with_defaults
@@ -100,11 +102,24 @@ def normalise(raw: dict[str, Any], source: str) -> Spec:
         ),
         serving=_serving(serving),
         ci=_ci(ci, build["baseImage"]),
-        deploy=_deploy(data["deploy"], meta, serving["autoscaling"]["minReplicas"],
+        deploy=_deploy(data["deploy"], meta, serving["autoscaling"],
                        runtime_key(raw["serving"]), bool(data["monitoring"].get("slos"))),
         monitoring=_monitoring(data["monitoring"], default_exporter(runtime_named(runtime_key(raw["serving"])))),
+        platform=_platform(data["platform"]),
         training=_training(data["training"], data) if "training" in data else None,
     )
+
+
+def _version(text: str) -> Version:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def _platform(platform: dict[str, Any]) -> Platform:
+    knative = platform["knative"]
+    versions = {name: _version(value) for name, value in platform.items() if isinstance(value, str)}
+    versions["knative"] = _version(knative["version"])
+    return Platform(tuple(sorted(versions.items())), frozenset(knative["features"]))
 
 
 def _registry(registry: dict[str, Any]) -> Registry:
@@ -169,7 +184,20 @@ def _ci(ci: dict[str, Any], base_image: str) -> CI:
     )
 
 
-def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int, runtime: str, has_slos: bool) -> Deploy:
+# production keeps serving through a node drain or a lost node: at least this many replicas, unless
+# the environment sets fewer itself (rules.rule_warnings then warns) or maxReplicas forbids it
+PRODUCTION_REPLICAS = 2
+
+
+def _replicas(env: dict[str, Any], autoscaling: dict[str, Any], production: bool) -> int:
+    if "replicas" in env:
+        return int(env["replicas"])
+    low = int(autoscaling["minReplicas"])
+    return max(low, min(PRODUCTION_REPLICAS, int(autoscaling["maxReplicas"]))) if production else low
+
+
+def _deploy(deploy: dict[str, Any], meta: dict[str, Any], autoscaling: dict[str, Any], runtime: str,
+            has_slos: bool) -> Deploy:
     argocd = deploy["argocd"]
     server = argocd["server"]
     rollback = deploy["rollback"]
@@ -187,7 +215,7 @@ def _deploy(deploy: dict[str, Any], meta: dict[str, Any], min_replicas: int, run
             cluster=env.get("cluster", server),
             approval=env["approval"],
             production=production,
-            replicas=env.get("replicas", min_replicas),
+            replicas=_replicas(env, autoscaling, production),
             strategy=strategy["type"],
             steps=tuple(CanaryStep(s["weight"], s.get("pause")) for s in steps),
             duration=strategy["duration"],

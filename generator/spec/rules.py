@@ -17,9 +17,10 @@ import difflib
 from collections.abc import Iterator
 
 from generator.errors import Problem
-from generator.model import SLO, Environment, Spec, Training
+from generator.model import SLO, Environment, Spec, Training, version_text
 from generator.runtimes import EXPORTERS, able, labels, modes, runtime_named
 from generator.spec.loader import Locator, PathKey
+from generator.spec.normalise import PRODUCTION_REPLICAS
 from generator.spec.slo_rules import slo_problems
 from generator.spec.strategies import NEEDS_ANALYSIS, RUNTIME_HINT, STRATEGIES_BY_RUNTIME
 
@@ -28,7 +29,7 @@ SLOS: PathKey = ("monitoring", "slos")
 
 def rule_problems(spec: Spec, where: Locator) -> list[Problem]:
     return [*_environments(spec, where), *_serving(spec, where), *_autoscaling(spec, where),
-            *_slos(spec, where), *_training(spec, where)]
+            *_slos(spec, where), *_training(spec, where), *_platform(spec, where)]
 
 
 def _runtime(spec: Spec, where: Locator) -> str | None:
@@ -130,6 +131,37 @@ def _autoscaling(spec: Spec, where: Locator) -> Iterator[Problem]:
         if where.present(replicas) and where.readable(replicas) and env.replicas > scaling.max_replicas:
             yield where.problem(replicas, f"replicas {env.replicas} is above serving.autoscaling.maxReplicas "
                                 f"{scaling.max_replicas}", "raise serving.autoscaling.maxReplicas", "replica-bounds")
+
+
+def rule_warnings(spec: Spec, where: Locator) -> list[Problem]:
+    """Problems of a valid spec that do not stop it: printed as warnings by validate and render."""
+    return list(_production_replicas(spec, where))
+
+
+def _production_replicas(spec: Spec, where: Locator) -> Iterator[Problem]:
+    for i, env in enumerate(spec.deploy.environments):
+        if not env.production or env.replicas >= PRODUCTION_REPLICAS:
+            continue
+        at: PathKey = ("deploy", "environments", i, "replicas")
+        why = "as written here"
+        if not where.present(at):
+            at, why = ("serving", "autoscaling", "maxReplicas"), "as maxReplicas allows"
+        yield where.problem(at, f"production environment '{env.name}' runs {env.replicas} replica(s) {why}: a node "
+                            "drain or a lost node stops the model",
+                            f"keep at least {PRODUCTION_REPLICAS} replicas in production (the default)",
+                            "production-replicas")
+
+
+MIN_KUBERNETES = (1, 23)  # autoscaling/v2 HorizontalPodAutoscaler and policy/v1 PodDisruptionBudget are GA
+
+
+def _platform(spec: Spec, where: Locator) -> Iterator[Problem]:
+    at = ("platform", "kubernetes")
+    if where.readable(at) and spec.platform.version("kubernetes") < MIN_KUBERNETES:
+        yield where.problem(at, f"Kubernetes {version_text(spec.platform.version('kubernetes'))} lacks autoscaling/v2 "
+                            "HorizontalPodAutoscalers and policy/v1 PodDisruptionBudgets (GA in 1.23)",
+                            "set platform.kubernetes to the version your clusters run (1.23 or later)",
+                            "platform-version")
 
 
 def _slo_name_read(where: Locator, i: int) -> bool:

@@ -1,5 +1,6 @@
 """GitOps manifests: a kustomize base with the runtime's serving objects and a ServiceMonitor,
-an overlay per environment (sizing, release state, SLO alerts, analysis, dashboard, rollout),
+an overlay per environment (sizing, release state, SLO alerts, analysis, dashboard, rollout, and in
+production a PodDisruptionBudget),
 and the Argo CD Applications and AppProject. The serving runtime is a plugin (generator/runtimes)."""
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class ArgoCDGitOps:
                   application_files=[environment_names(spec, env).application_file
                                      for env in spec.deploy.environments]),
             _yaml(f"{root}/argocd/appproject.yaml", "gitops/argocd/appproject.yaml.j2", "deploy.argocd",
-                  kinds=list(dict.fromkeys(runtime.kinds(spec) + self._monitoring_kinds(spec, runtime))),
+                  kinds=list(dict.fromkeys(runtime.kinds(spec) + self._monitoring_kinds(spec, runtime)
+                                           + [Kind("policy", "PodDisruptionBudget")])),
                   description=project_description(spec)),
         ]
         for i, env in enumerate(spec.deploy.environments):
@@ -77,6 +79,9 @@ class ArgoCDGitOps:
                 extra.append(analysis_template(spec, env))
             if spec.monitoring.dashboard:
                 extra.append(dashboard(spec, env))
+            if env.production:
+                extra.append(_yaml(f"{overlay}/pdb.yaml", "gitops/overlay/pdb.yaml.j2", where,
+                                   scrape=runtime.scrape(spec)))
             env_target, env_ops = runtime.environment_patch(spec, env)
             state = ReleaseState(image)
             files += extra + [
