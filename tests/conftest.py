@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,20 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 FRAUD_GITOPS = "apps/fraud-detector"
 FRAUD_IMAGE = "registry.gitlab.com/acme/risk/fraud-detector"
+
+
+@pytest.fixture(scope="session")
+def mlopsgen_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mlopsgen's wheel, built once per session from a clean copy of the checkout (a stale build/
+    directory in a checkout would hide a missing package)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source, dist = tmp / "source", tmp / "dist"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns("build", "dist", ".tools", "*.egg-info", ".git",
+                                                                "__pycache__", ".*_cache", ".venv"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = dist.glob("mlopsgen-*.whl")
+    return wheel
 
 
 @dataclass(frozen=True)
