@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,20 @@ FRAUD_GITOPS = "apps/fraud-detector"
 FRAUD_IMAGE = "registry.gitlab.com/acme/risk/fraud-detector"
 # Every file a render of the fraud-detector example writes (its golden copy), manifest included.
 FRAUD_FILES = sum(1 for p in (EXAMPLES / "fraud-detector" / "rendered").rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="session")
+def mlopsgen_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mlopsgen's wheel, built once per session from a clean copy of the checkout (a stale build/
+    directory in a checkout would hide a missing package)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source, dist = tmp / "source", tmp / "dist"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns("build", "dist", ".tools", "*.egg-info", ".git",
+                                                                "__pycache__", ".*_cache", ".venv"))
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = dist.glob("mlopsgen-*.whl")
+    return wheel
 
 
 @dataclass(frozen=True)

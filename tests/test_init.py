@@ -81,13 +81,18 @@ def test_scaffolded_repository_is_current_and_complete(scaffolded: dict[str, Pat
     assert "mlopsgen check mlops.yaml" in (repo / ".pre-commit-config.yaml").read_text()
     readme = (repo / "README.md").read_text()
     assert "mlopsgen render mlops.yaml" in readme
-    for requirements in ("requirements.txt", "requirements-test.txt", "requirements-dev.txt"):
+    for requirements in ("requirements.txt", "requirements-test.txt", "requirements-lint.txt", "requirements-dev.txt"):
         for line in (repo / requirements).read_text().splitlines():
             assert line.startswith(("#", "-r")) or "==" in line, (requirements, line)
     answers = ANSWER_SETS[case]
     ci = _answer(answers, "ci")
     assert (repo / ".gitlab-ci.yml").exists() == (ci in ("gitlab", "both"))
     assert (repo / "Jenkinsfile").exists() == (ci in ("jenkins", "both"))
+    # the lint job the README promises runs ruff at the version that passed here (ruff is a test dependency)
+    pipeline = (repo / (".gitlab-ci.yml" if ci in ("gitlab", "both") else "Jenkinsfile")).read_text()
+    assert "python -m ruff check ." in pipeline and "lint" in readme
+    assert "-r requirements-lint.txt" in (repo / "requirements-dev.txt").read_text()
+    assert "ci.mlopsgenPackage" in readme
     package = repo / "src" / _answer(answers, "name").replace("-", "_")
     assert {"train.py", "predict.py", "serve.py", "metrics.py"} <= {p.name for p in package.iterdir()}
     metrics_source = (package / "metrics.py").read_text()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import re
-import shutil
 import subprocess
-import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -18,15 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    # build from a clean copy: a stale build/ directory in a checkout would hide a missing package
-    source = tmp_path / "source"
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns("build", "dist", ".tools", "*.egg-info", ".git",
-                                                                "__pycache__", ".*_cache", ".venv"))
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
-                   check=True, capture_output=True, timeout=600)
-    (wheel,) = dist.glob("mlopsgen-*.whl")
+def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path, mlopsgen_wheel: Path) -> None:
+    wheel = mlopsgen_wheel
     import zipfile
 
     shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}

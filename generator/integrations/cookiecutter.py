@@ -109,13 +109,15 @@ def _literal(value: str) -> str:
     return value
 
 
-def _pytest_version() -> str:
+def _installed_version(package: str, known_release: str) -> str:
+    """The version of a tool the new repository pins (pytest, ruff): the one installed here, so
+    the scaffold's tests and lint were seen to pass with it; else a known release."""
     try:
         from importlib.metadata import version
 
-        return version("pytest")
-    except Exception:  # noqa: BLE001 - pytest is optional here: pin a known release
-        return "8.3.4"
+        return version(package)
+    except Exception:  # noqa: BLE001 - the tool is optional here: pin a known release
+        return known_release
 
 
 def scaffold(answers: dict[str, str], output_dir: Path, no_input: bool, overwrite: bool = False) -> Path:
@@ -139,7 +141,8 @@ def scaffold(answers: dict[str, str], output_dir: Path, no_input: bool, overwrit
                              "dependencies)") from None
     # cookiecutter renders every answer as a Jinja template: answers are data, never templates
     context: dict[str, Any] = {k: _literal(v) for k, v in answers.items()}
-    context.update(_mlopsgen_version=__version__, _pytest_version=_pytest_version(),
+    context.update(_mlopsgen_version=__version__, _pytest_version=_installed_version("pytest", "8.3.4"),
+                   _ruff_version=_installed_version("ruff", "0.8.4"),
                    _mlopsgen_pythonpath=str(Path(__file__).resolve().parents[2]))
     try:
         created = cookiecutter(str(template_dir()), no_input=no_input, extra_context=context,

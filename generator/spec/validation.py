@@ -40,7 +40,7 @@ PATTERN_WORDS = {
     "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$": "a relative directory such as deploy or apps/fraud-detector",
     "^[^\\s@]+@[^\\s@]+$": "an e-mail address",
     "^/[A-Za-z0-9_./-]*$": "an absolute URL path such as /healthz",
-    "^[A-Za-z0-9_.\\[\\]=<>~!,+-]+$": "a pip requirement such as mlopsgen==0.1.0",
+    "^[A-Za-z0-9_.\\[\\]=<>~!,+/:@-]+$": "a pip requirement such as mlopsgen==0.1.0, or a wheel's path or URL",
     "^[A-Za-z0-9._-]{0,63}$": "a label value: letters, digits, '.', '_' and '-' (at most 63)",
     "^[A-Za-z_][A-Za-z0-9_.-]{0,62}$": "a metric name: a letter or '_', then letters, digits, '_', '.' or '-'",
     "^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$": "a label name such as release or app.kubernetes.io/part-of",

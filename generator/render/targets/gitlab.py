@@ -106,7 +106,7 @@ class GitLabScripts:
 
     The blueprints write each line as `- {{ line.yaml }}` (generator/render/targets/shell.py)."""
 
-    python_setup: tuple[Line, ...]  # .python: the project's requirements
+    python_setup: tuple[Line, ...]  # .python: the project's requirements, its code on PYTHONPATH
     mlopsgen_setup: tuple[Line, ...]  # .mlopsgen: git (for check and sync) and mlopsgen
     check: tuple[Line, ...]
     sync: tuple[Line, ...]
@@ -241,7 +241,7 @@ def gitlab_scripts(spec: Spec) -> GitLabScripts:
     tests, training, security = spec.ci.tests, spec.training, spec.ci.security
     gate = tests.model_validation
     return GitLabScripts(
-        python_setup=(python_setup(spec),),
+        python_setup=python_setup(spec),
         mlopsgen_setup=(Fragment("command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq "
                                  "--no-install-recommends git ca-certificates; }"), INSTALL_MLOPSGEN),
         check=(steps.drift_check(spec),),
@@ -261,15 +261,16 @@ def gitlab_scripts(spec: Spec) -> GitLabScripts:
     )
 
 
-def python_setup(spec: Spec) -> Line:
-    return command("python", "-m", "pip", "install", "--quiet", "--requirement", Arg(spec.build.requirements))
+def python_setup(spec: Spec) -> tuple[Line, ...]:
+    return (command("python", "-m", "pip", "install", "--quiet", "--requirement", Arg(spec.build.requirements)),
+            steps.source_on_path(spec))
 
 
 def retrain_scripts(spec: Spec, training: Training) -> RetrainScripts:
     fetch = _authored(training.fetch)  # each job runs on a fresh runner: the data is fetched again
     evaluation = Authored(training.evaluation.command)
     return RetrainScripts(
-        setup=(python_setup(spec), INSTALL_MLOPSGEN),
+        setup=(*python_setup(spec), INSTALL_MLOPSGEN),
         data_checks=(*fetch, steps.data_check(spec)),
         train=(*fetch, Authored(training.command)),
         evaluate=(*fetch, steps.score("$CHAMPION_URI", "champion.json"), evaluation,

@@ -122,8 +122,9 @@ def set_up(spec: Spec) -> ShellStep:
                       command("pip", "install", "--quiet", steps.MLOPSGEN_PACKAGE))
 
 
-def _optional(label: str, text: str | None) -> ShellStep | None:
-    return in_venv(label, Authored(text)) if text else None
+def _optional(spec: Spec, label: str, text: str | None) -> ShellStep | None:
+    """A step running a command the spec's author wrote, if there is one (it runs the project's code)."""
+    return steps.in_project(spec, label, Authored(text)) if text else None
 
 
 def fixed_lines(*commands: Command) -> tuple[str, ...]:
@@ -142,10 +143,10 @@ def jenkins_steps(spec: Spec) -> JenkinsSteps:
     return JenkinsSteps(
         set_up=set_up(spec),
         drift_check=in_venv("mlopsgen check", steps.drift_check(spec)),
-        lint=_optional("Lint", tests.lint),
-        unit_tests=_optional("Unit tests", tests.unit),
-        data_validation=_optional("Data validation", tests.data_validation),
-        evaluate_model=_optional("Evaluate the model", gate.command if gate else None),
+        lint=_optional(spec, "Lint", tests.lint),
+        unit_tests=_optional(spec, "Unit tests", tests.unit),
+        data_validation=_optional(spec, "Data validation", tests.data_validation),
+        evaluate_model=_optional(spec, "Evaluate the model", gate.command if gate else None),
         metric_thresholds=in_venv("Metric thresholds", steps.metrics_gate(spec, gate.metrics_file)) if gate else None,
         registry_check=in_venv("mlopsgen registry check", steps.registry_check(spec)) if training else None,
         build_and_push=fixed_lines(*steps.build_and_push()),
@@ -204,12 +205,14 @@ def retrain_context(spec: Spec) -> dict[str, object]:
     evaluation = Authored(training.evaluation.command)
     retrain = RetrainSteps(
         set_up=set_up(spec),
-        fetch=_optional("Fetch data", training.fetch),
+        fetch=_optional(spec, "Fetch data", training.fetch),
         data_check=in_venv("Check the training data", steps.data_check(spec)),
-        train=in_venv("Train", Fragment(f"export MODEL_OUTPUT_URI={run_output.text}"), Authored(training.command)),
-        score_champion=in_venv("Score the champion", steps.score("$CHAMPION_URI", "champion.json"), evaluation),
-        score_challenger=in_venv("Score the challenger", steps.score("$OUTPUT_PREFIX/$BUILD_NUMBER", "challenger.json"),
-                                 evaluation),
+        train=steps.in_project(spec, "Train", Fragment(f"export MODEL_OUTPUT_URI={run_output.text}"),
+                               Authored(training.command)),
+        score_champion=steps.in_project(spec, "Score the champion", steps.score("$CHAMPION_URI", "champion.json"),
+                                        evaluation),
+        score_challenger=steps.in_project(spec, "Score the challenger",
+                                          steps.score("$OUTPUT_PREFIX/$BUILD_NUMBER", "challenger.json"), evaluation),
         gate=in_venv("Retraining gate", steps.retraining_gate(spec)),
         register=in_venv("Register in MLflow", steps.register(spec, run_output)),
         propose=in_venv("Open the merge request",

@@ -8,6 +8,7 @@ activation prefix lives here, in `in_venv`, and nowhere else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from generator.errors import EXIT_UNDETERMINED
@@ -37,6 +38,25 @@ def shell_step(label: str, *lines: Line) -> ShellStep:
 def in_venv(label: str, *lines: Line) -> ShellStep:
     """A step run in the virtualenv the set-up step made (every Jenkins step after set-up)."""
     return shell_step(label, VENV_ACTIVATE, *lines)
+
+
+def in_project(spec: Spec, label: str, *lines: Line) -> ShellStep:
+    """A step in the virtualenv that runs the project's own code (tests, validation, training)."""
+    return in_venv(label, source_on_path(spec), *lines)
+
+
+SOURCE_DIRECTORY = re.compile(r"[A-Za-z0-9_./-]+")  # build.source's schema pattern: inert inside "..."
+
+
+def source_on_path(spec: Spec) -> Fragment:
+    """build.source first on PYTHONPATH, for the jobs and steps that run the project's own commands:
+    they import the model's code as the serving image does (its Dockerfile copies build.source into
+    the working directory), so `python -m <package>.evaluate` works without the repository being
+    an installable package."""
+    source = spec.build.source
+    if not SOURCE_DIRECTORY.fullmatch(source):
+        raise ValueError(f"build.source {source!r} is not a plain directory path")
+    return Fragment(f'export PYTHONPATH="$PWD/{source}${{PYTHONPATH:+:$PYTHONPATH}}"')
 
 
 def scan_severity(spec: Spec) -> str:
