@@ -188,7 +188,8 @@ def test_basic_auth_server_refuses_a_bearer_token(cli: Callable[..., CliResult],
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN_PASSWORD)
     result = cli("registry", "register", spec, "--source", logged["model_uri"])
     assert result.code == 1 and "refused the credentials (401)" in result.err, result.err
-    assert "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD" in result.err and ADMIN_PASSWORD not in result.text
+    assert "--app-name basic-auth) takes only MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD" in result.err
+    assert ADMIN_PASSWORD not in result.text
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", ADMIN)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "wrong-" + ADMIN_PASSWORD)
     result = cli("registry", "register", spec, "--source", logged["model_uri"])

@@ -44,6 +44,8 @@ API = "/api/2.0/mlflow/"
 RETRY_STATUSES = frozenset({429, 503})  # the server did not act on the request: safe to send again
 MAX_BODY = 1 << 20
 CREDENTIAL_HINT = "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+BEARER_REFUSED_HINT = ("a token was sent; MLflow's own auth (mlflow server --app-name basic-auth) takes only "
+                       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (training.registry.auth: basic)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,10 @@ class Credentials:
         if self.token:
             return f"Bearer {self.token}"
         return None
+
+    @property
+    def is_bearer(self) -> bool:
+        return (self.header() or "").startswith("Bearer ")
 
     def scrub(self, text: str) -> str:
         header = self.header()
@@ -271,7 +277,8 @@ class MlflowRegistry:
                                  error_code=code, status=status)
         if status == 401:
             return RegistryError(f"MLflow at {self.base_url} refused the credentials (401) for {endpoint}",
-                                 CREDENTIAL_HINT, status=status)
+                                 BEARER_REFUSED_HINT if self.credentials.is_bearer else CREDENTIAL_HINT,
+                                 status=status)
         if status == 403:
             return RegistryError(f"MLflow at {self.base_url} denied {endpoint} (403)",
                                  "the credentials need edit permission on the registered model", status=status)
