@@ -9,7 +9,7 @@ longer under the run's artifacts. What the server accepts (``mlflow/server/handl
   (``mlflow/protos/model_registry.proto``), which must be that id;
 - ``runs:/<run_id>/<path>`` only with ``run_id`` = that run; the server stores it as given, so a
   ``runs:/`` source whose run holds no model files there registers a version that does not load;
-- a local path (or file:) only with a ``run_id`` whose artifact directory holds it.
+- a local path (or file:, or mlflow-artifacts:) only with a ``run_id`` whose artifacts hold it.
 
 MLflow's own client (``mlflow/tracking/_model_registry/fluent.py``, ``_register_model``) resolves
 ``runs:/<run>/<path>``: when the run's artifacts hold ``<path>/MLmodel`` (MLflow 2, or a model
@@ -47,9 +47,10 @@ def resolve(call: Call, base_url: str, source: str, run_id: str = "") -> ModelSo
         return _runs_source(call, base_url, source, parts, run_id)
     if parts.scheme == "models":
         return _models_source(call, base_url, source, parts, run_id)
-    if parts.scheme in ("", "file") and not run_id:
-        raise RegistryError(f"{FIELD} {source} is a local path: MLflow accepts one only with the run whose "
-                            "artifact directory holds it", "pass --run-id, or the model's runs:/ or models:/ URI")
+    if parts.scheme in ("", "file", "mlflow-artifacts") and not run_id:
+        what = "an mlflow-artifacts: URI" if parts.scheme == "mlflow-artifacts" else "a local path"
+        raise RegistryError(f"{FIELD} {source} is {what}: MLflow accepts one only with the run whose "
+                            "artifacts hold it", "pass --run-id, or the model's runs:/ or models:/ URI")
     return ModelSource(source, run_id)
 
 
@@ -63,12 +64,13 @@ def _runs_source(call: Call, base_url: str, source: str, parts: urllib.parse.Spl
     if run_id and run_id != run_of_source:
         raise RegistryError(f"--run-id {run_id} is not the run of {FIELD} {source}",
                             "leave --run-id out: a runs:/ source names its run")
-    run = _get(call, "runs/get", {"run_id": run_of_source}, f"{FIELD} {source}: MLflow at {base_url} has no "
+    answer = _get(call, "runs/get", {"run_id": run_of_source}, f"{FIELD} {source}: MLflow at {base_url} has no "
                f"run {run_of_source}", "check the run id; the training run must log to this tracking server")
     files = call("GET", "artifacts/list", {"run_id": run_of_source, "path": artifact_path}).get("files") or []
     if any(isinstance(f, dict) and posixpath.basename(str(f.get("path", ""))) == "MLmodel" for f in files):
         return ModelSource(source, run_of_source)  # the run's artifacts hold the model (MLflow 2 style)
-    info = run.get("run", {}).get("info", {}) if isinstance(run.get("run"), dict) else {}
+    run = _object(answer, "run")
+    info = _object(run, "info")
     experiment = str(info.get("experiment_id", ""))
     try:
         models = _logged_models_of_run(call, experiment, run_of_source, artifact_path)
@@ -81,7 +83,7 @@ def _runs_source(call: Call, base_url: str, source: str, parts: urllib.parse.Spl
                             f"an MLmodel in its artifacts nor a logged model named {artifact_path!r}",
                             "pass the name the model was logged with (log_model(name=...)), or its models:/m-... URI")
     if len(models) > 1:
-        outputs = run.get("run", {}).get("outputs", {}) or {}
+        outputs = _object(run, "outputs")
         steps = {str(o.get("model_id")): int(o.get("step") or 0) for o in outputs.get("model_outputs") or []
                  if isinstance(o, dict)}
         if not steps:
@@ -146,6 +148,11 @@ def _logged_models_of_run(call: Call, experiment: str, run_id: str, name: str) -
         token = str(answer.get("next_page_token") or "")
         if not token:
             return found
+
+
+def _object(holder: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = holder.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _get(call: Call, endpoint: str, params: Mapping[str, Any], missing: str, hint: str) -> dict[str, Any]:
