@@ -132,7 +132,7 @@ class JenkinsSettings:
     agent_label: str
     registry_credentials: str
     gitops_credentials: str
-    mlflow_credentials: str = "mlflow-token"  # secret text: the MLflow token of the retraining job
+    mlflow_credentials: str = "mlflow-token"  # secret text, or username/password (training.registry.auth basic)
     gitlab_credentials: str = "gitlab-api-token"  # secret text: opens the retraining merge request
     argocd_credentials: str = "argocd-token"  # secret text: ARGOCD_AUTH_TOKEN of the deploy stages
 
@@ -322,6 +322,7 @@ class ModelRegistry:
     model_name: str
     challenger_alias: str
     champion_alias: str
+    auth: str = "token"  # token: MLFLOW_TRACKING_TOKEN | basic: MLFLOW_TRACKING_USERNAME/PASSWORD
 
 
 @dataclass(frozen=True)

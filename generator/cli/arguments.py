@@ -192,8 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       f"mlopsgen registry register mlops.yaml --source {_SOURCE} "
                                       "--tracking-uri https://mlflow.example.com"))
     p.add_argument("spec", type=Path, metavar="SPEC")
-    p.add_argument("--source", required=True, metavar="URI", help="where the training run wrote the model")
-    p.add_argument("--run-id", metavar="ID", help="the MLflow run that produced it")
+    p.add_argument("--source", required=True, metavar="URI",
+                   help="the model: runs:/<run>/<name> (MLflow 3: resolved to the run's logged model), "
+                        "models:/m-<id> (a logged model), or where the training run wrote it (s3://...)")
+    p.add_argument("--run-id", metavar="ID", help="the MLflow run that produced it (runs:/ and models:/m-... "
+                                                  "sources name their run)")
     p.add_argument("--report", type=Path, metavar="FILE",
                    help="the evaluate report: its metrics become tags of the version")
     p.add_argument("--output", type=Path, metavar="FILE",

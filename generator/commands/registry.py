@@ -82,17 +82,18 @@ def _register(args: argparse.Namespace, spec: Spec, training: Training, registry
     for metric in metrics.skipped if metrics else ():
         print(f"mlopsgen: not tagging {metric!r}: not a finite number or not a valid MLflow tag name",
               file=sys.stderr)
-    created = register(registry, spec, training, spec_text=args.spec.read_bytes(), source=args.source,
+    created, source = register(registry, spec, training, spec_text=args.spec.read_bytes(), source=args.source,
                        run_id=args.run_id or "", metrics=metrics.tags if metrics else {},
                        pipeline=pipeline_url(os.environ))
     name = training.registry.model_name
-    result = registered_record(name, created, args.source, args.run_id)
+    result = registered_record(name, created, source)
     if args.output:
         write_atomically(args.output, (json.dumps(result, indent=2) + "\n").encode())
     if args.format == "json":
         emit_json(result)
     else:
-        print(f"registered {name} version {created.version} ({created.uri})")
+        resolved = f" from {source.source}" if source.source != args.source else ""
+        print(f"registered {name} version {created.version} ({created.uri}){resolved}")
         print(f"alias {training.registry.challenger_alias} -> {name} version {created.version}")
     return EXIT_OK
 

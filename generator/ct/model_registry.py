@@ -48,16 +48,30 @@ class ModelVersion:
         return f"models:/{self.name}/{self.version}"
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """What a new version is created from, as the registry will accept it: the source URI, the run
+    that produced it and, for an MLflow 3 logged model (models:/m-...), its model_id."""
+
+    source: str
+    run_id: str = ""
+    model_id: str = ""
+
+
 class ModelRegistry(Protocol):
     """What continuous training asks of a model registry; every method raises RegistryError."""
 
     @property
     def base_url(self) -> str: ...
 
+    def resolve_source(self, source: str, run_id: str = "") -> ModelSource: ...
+
     def ensure_registered_model(self, name: str, description: str = "") -> bool: ...
 
-    def create_version(self, name: str, source: str, *, run_id: str = "", tags: Mapping[str, str] | None = None,
-                       description: str = "") -> ModelVersion: ...
+    def delete_registered_model(self, name: str) -> None: ...
+
+    def create_version(self, name: str, source: str, *, run_id: str = "", model_id: str = "",
+                       tags: Mapping[str, str] | None = None, description: str = "") -> ModelVersion: ...
 
     def get_version(self, name: str, version: str) -> ModelVersion: ...
 

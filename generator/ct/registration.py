@@ -9,6 +9,7 @@ The record `register --output` writes and `mlopsgen propose` reads is defined he
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -26,6 +27,7 @@ from generator.ct.model_registry import (
     PENDING,
     READY,
     ModelRegistry,
+    ModelSource,
     ModelVersion,
     RegistryError,
 )
@@ -106,17 +108,26 @@ def pipeline_url(environ: Mapping[str, str]) -> str:
 
 
 def register(registry: ModelRegistry, spec: Spec, training: Training, *, spec_text: bytes, source: str,
-             run_id: str, metrics: Mapping[str, str], pipeline: str) -> ModelVersion:
-    """Create a new version of the registered model (creating that first if needed), wait until it is
-    READY, tag it with the metrics and give it the challenger alias. A failure after the version was
-    created names that version: it exists now, half done."""
+             run_id: str, metrics: Mapping[str, str], pipeline: str) -> tuple[ModelVersion, ModelSource]:
+    """Check the source, then create a new version of the registered model (creating that first if
+    needed), wait until it is READY, tag it with the metrics and give it the challenger alias.
+    A source MLflow would refuse fails before anything is created; a registered model created here
+    whose first version MLflow refuses anyway is deleted again, not left empty. A failure after the
+    version was created names that version: it exists now, half done."""
     name = training.registry.model_name
+    resolved = registry.resolve_source(source, run_id)
     tags = {"mlopsgen.spec_digest": "sha256:" + hashlib.sha256(spec_text).hexdigest()}
     if pipeline:
         tags["mlopsgen.pipeline"] = pipeline[:5000]
-    registry.ensure_registered_model(name, f"{spec.name}, registered by mlopsgen")
-    created = registry.create_version(name, source, run_id=run_id, tags=tags,
-                                      description=f"retrained {spec.name}, registered by mlopsgen")
+    created_model = registry.ensure_registered_model(name, f"{spec.name}, registered by mlopsgen")
+    try:
+        created = registry.create_version(name, resolved.source, run_id=resolved.run_id, model_id=resolved.model_id,
+                                          tags=tags, description=f"retrained {spec.name}, registered by mlopsgen")
+    except RegistryError as exc:
+        if created_model and 400 <= exc.status < 500:  # refused, so nothing was created: leave nothing behind
+            with contextlib.suppress(RegistryError):  # the refusal is the error to report
+                registry.delete_registered_model(name)
+        raise
     version = created.version
     try:
         registry.wait_ready(name, version, timeout=REGISTRATION_TIMEOUT)
@@ -126,7 +137,7 @@ def register(registry: ModelRegistry, spec: Spec, training: Training, *, spec_te
     except RegistryError as exc:
         raise RegistryError(f"{name} version {version} was created, but: {exc.message}", exc.hint,
                             error_code=exc.error_code, status=exc.status) from None
-    return created
+    return created, resolved
 
 
 def status_of(registry: ModelRegistry, name: str, version: str) -> str:
@@ -201,6 +212,11 @@ class Registered:
         return cls(raw["name"], raw["version"], raw["uri"], str(raw.get("source", "")))
 
 
-def registered_record(name: str, created: ModelVersion, source: str, run_id: str) -> dict[str, Any]:
-    """What `registry register --output` writes (and prints with --format json); Registered reads it."""
-    return {"name": name, "version": created.version, "uri": created.uri, "source": source, "run_id": run_id or None}
+def registered_record(name: str, created: ModelVersion, source: ModelSource) -> dict[str, Any]:
+    """What `registry register --output` writes (and prints with --format json); Registered reads it.
+    source is what the version was created from (a runs:/ source resolved to its logged model)."""
+    record = {"name": name, "version": created.version, "uri": created.uri, "source": source.source,
+              "run_id": source.run_id or None}
+    if source.model_id:
+        record["model_id"] = source.model_id
+    return record

@@ -1,5 +1,8 @@
 """The MLflow Model Registry through its REST API (the 2.0 endpoints), with urllib: no MLflow client.
 
+A new version's source is resolved and checked first, as MLflow 3 does it (runs:/ sources to the
+run's logged model, models:/m-... with its model_id): generator/integrations/mlflow_sources.py.
+
 Endpoints and fields are those of MLflow's ``mlflow/protos/model_registry.proto``: versions are
 strings numbered from 1 per registered model, and a version's status is PENDING_REGISTRATION,
 READY or FAILED_REGISTRATION. Errors come back as ``{"error_code": ..., "message": ...}`` with the
@@ -8,7 +11,9 @@ INVALID_PARAMETER_VALUE 400, REQUEST_LIMIT_EXCEEDED 429, TEMPORARILY_UNAVAILABLE
 
 Credentials go as MLflow's own client sends them (``mlflow/utils/rest_utils.py``): basic auth when
 MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD are both set, else ``Authorization: Bearer``
-with MLFLOW_TRACKING_TOKEN. They go nowhere but that header: redirects are not followed (urllib
+with MLFLOW_TRACKING_TOKEN. A server started with ``--app-name basic-auth`` (``mlflow/server/auth``)
+takes only basic auth and answers 401 to a bearer token; a token is for servers behind a proxy or
+a platform that checks one. They go nowhere but that header: redirects are not followed (urllib
 would replay the header to wherever the redirect points) and every message is scrubbed of them.
 """
 
@@ -28,15 +33,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import __version__
-from generator.ct.model_registry import FAILED, PENDING, READY, ModelVersion, RegistryError
+from generator.ct.model_registry import FAILED, PENDING, READY, ModelSource, ModelVersion, RegistryError
+from generator.integrations import mlflow_sources
 
 # the registry's vocabulary lives in generator/ct/model_registry.py; re-exported for callers of this client
-__all__ = ["FAILED", "PENDING", "READY", "Credentials", "MlflowRegistry", "ModelVersion", "RegistryError"]
+__all__ = ["FAILED", "PENDING", "READY", "Credentials", "MlflowRegistry", "ModelSource", "ModelVersion",
+           "RegistryError"]
 
 API = "/api/2.0/mlflow/"
 RETRY_STATUSES = frozenset({429, 503})  # the server did not act on the request: safe to send again
 MAX_BODY = 1 << 20
 CREDENTIAL_HINT = "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+BEARER_REFUSED_HINT = ("a token was sent; MLflow's own auth (mlflow server --app-name basic-auth) takes only "
+                       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (training.registry.auth: basic)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class Credentials:
         if self.token:
             return f"Bearer {self.token}"
         return None
+
+    @property
+    def is_bearer(self) -> bool:
+        return (self.header() or "").startswith("Bearer ")
 
     def scrub(self, text: str) -> str:
         header = self.header()
@@ -120,11 +133,24 @@ class MlflowRegistry:
             raise
         return True
 
-    def create_version(self, name: str, source: str, *, run_id: str = "", tags: Mapping[str, str] | None = None,
-                       description: str = "") -> ModelVersion:
+    def delete_registered_model(self, name: str) -> None:
+        self._call("DELETE", "registered-models/delete", {"name": name}, idempotent=False)
+
+    def resolve_source(self, source: str, run_id: str = "") -> ModelSource:
+        """What to create a version of ``source`` from; RegistryError naming --source when MLflow would
+        refuse it. Only reads: nothing is created."""
+        return mlflow_sources.resolve(self._read, self.base_url, source, run_id)
+
+    def _read(self, method: str, endpoint: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call(method, endpoint, params)
+
+    def create_version(self, name: str, source: str, *, run_id: str = "", model_id: str = "",
+                       tags: Mapping[str, str] | None = None, description: str = "") -> ModelVersion:
         body: dict[str, Any] = {"name": name, "source": source}
         if run_id:
             body["run_id"] = run_id
+        if model_id:
+            body["model_id"] = model_id
         if tags:
             body["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         if description:
@@ -251,7 +277,8 @@ class MlflowRegistry:
                                  error_code=code, status=status)
         if status == 401:
             return RegistryError(f"MLflow at {self.base_url} refused the credentials (401) for {endpoint}",
-                                 CREDENTIAL_HINT, status=status)
+                                 BEARER_REFUSED_HINT if self.credentials.is_bearer else CREDENTIAL_HINT,
+                                 status=status)
         if status == 403:
             return RegistryError(f"MLflow at {self.base_url} denied {endpoint} (403)",
                                  "the credentials need edit permission on the registered model", status=status)

@@ -309,7 +309,7 @@ def _training(training: dict[str, Any], data: dict[str, Any]) -> Training:
             champion=Champion(champion["metric"], champion["direction"], champion["minImprovement"]),
         ),
         registry=ModelRegistry(registry["provider"], registry["trackingUri"], registry.get("modelName", name),
-                               aliases["challenger"], aliases["champion"]),
+                               aliases["challenger"], aliases["champion"], registry["auth"]),
         airflow_namespace=training["airflow"].get("namespace", f"{name}-training"),
         dags_folder=training["airflow"]["dagsFolder"],
     )
