@@ -48,7 +48,8 @@ HOSTILE = {
 XCOMS = {
     "run_id": "manual__2026-01-01T00:00:00+00:00{{ 7 * 7 }}",
     "xcom": {
-        "train": {"model_uri": "s3://acme-models/runs/{{ 7 * 7 }}", "mlflow_run_id": "run{% raw %}\r{#"},
+        "train": {"model_uri": "s3://acme-models/runs/{{ 7 * 7 }}", "mlflow_run_id": "run{% raw %}\r{#",
+                  "logged_model_uri": "models:/m-{{ 7 * 7 }}"},
         "evaluate": {"report": {"passed": True, "note": "{{ conn.x.password }}"}, "markdown": "# Gate\n{{ 1 }}\n"},
         "register": {"name": "demand-forecast", "version": "7", "uri": "models:/demand-forecast/7"},
     },
@@ -301,6 +302,7 @@ def test_hostile_values_reach_the_pods_unchanged(loaded: dict[str, Any]) -> None
     assert env["evaluate"]["CHALLENGER_URI"] == upstream["train"]["model_uri"]
     assert env["register"]["MODEL_URI"] == upstream["train"]["model_uri"]
     assert env["register"]["MLFLOW_RUN_ID"] == upstream["train"]["mlflow_run_id"]
+    assert env["register"]["LOGGED_MODEL_URI"] == upstream["train"]["logged_model_uri"]
     assert json.loads(env["register"]["GATE_REPORT_JSON"]) == upstream["evaluate"]["report"]
     assert json.loads(env["open_merge_request"]["REGISTERED_JSON"]) == upstream["register"]
     assert env["open_merge_request"]["GATE_REPORT_MARKDOWN"] == upstream["evaluate"]["markdown"]

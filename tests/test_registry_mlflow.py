@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -199,6 +202,42 @@ def test_basic_auth_server_refuses_a_bearer_token(cli: Callable[..., CliResult],
 
 
 # ---- what a real 3.17 server does not show: MLflow 2 servers, several logged models of one name ----
+
+
+def test_the_generated_register_job_registers_what_training_logged(cli: Callable[..., CliResult],
+                                                                   spec_for: Callable[..., Path],
+                                                                   mlflow_server: MlflowServer,
+                                                                   logged: dict[str, str]) -> None:
+    """The retrain-register job of the rendered .gitlab-ci.yml, run as its shell would: the logged
+    model named in model-uri.txt is registered (linked to run-id.txt's run); without that file,
+    what the training wrote to $MODEL_OUTPUT_URI."""
+    spec = spec_for("from-pipeline")
+    assert cli("render", spec).code == 0
+    job = yaml.safe_load((spec.parent / ".gitlab-ci.yml").read_text(encoding="utf-8"))["retrain-register"]
+    assert "model-uri.txt" in yaml.safe_load((spec.parent / ".gitlab-ci.yml").read_text(
+        encoding="utf-8"))["retrain-train"]["artifacts"]["paths"]
+    (spec.parent / "gate-report.json").write_text(json.dumps({"passed": True, "challenger": {"auc": 0.93}}))
+    env = {**mlflow_server.env(), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "MODEL_OUTPUT_URI": f"runs:/{logged['run_id']}/legacy"}
+
+    def run_job() -> dict[str, Any]:
+        for line in job["script"]:
+            proc = subprocess.run(["sh", "-ec", line], cwd=spec.parent, env=env, capture_output=True, text=True,
+                                  timeout=120, check=False)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+        registered: dict[str, Any] = json.loads((spec.parent / "registered.json").read_text(encoding="utf-8"))
+        return registered
+
+    (spec.parent / "run-id.txt").write_text(logged["run_id"] + "\n")
+    (spec.parent / "model-uri.txt").write_text(logged["model_uri"] + "\n")
+    record = run_job()
+    assert (record["version"], record["source"], record["model_id"], record["run_id"]) == (
+        "1", f"models:/{logged['model_id']}", logged["model_id"], logged["run_id"])
+    (spec.parent / "model-uri.txt").unlink()
+    record = run_job()
+    assert (record["version"], record["source"], "model_id" in record) == (
+        "2", f"runs:/{logged['run_id']}/legacy", False)
+    assert mlflow_server.python(LOAD_MODELS, "models:/from-pipeline/1", "models:/from-pipeline/2")
 
 
 def fake_mlflow(answers: dict[str, Any]) -> Callable[[str, str, Any], dict[str, Any]]:

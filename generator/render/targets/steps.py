@@ -129,10 +129,18 @@ def retraining_gate(spec: Spec) -> Command:
                    "--champion", "champion.json", "--report", "gate-report.json", "--markdown", "gate-report.md")
 
 
+# Where the training command may leave what it logged to MLflow: the run id, and the logged model's
+# URI (`mlflow.<flavor>.log_model(...).model_uri`, models:/m-... in MLflow 3). README "Continuous training".
+RUN_ID_FILE = "run-id.txt"
+MODEL_URI_FILE = "model-uri.txt"
+
+
 def register(spec: Spec, model_uri: Fragment) -> Command:
-    """Register the retrained model found at `model_uri` (an expansion of the CI's output location)."""
-    return command("mlopsgen", "registry", "register", Arg(spec.source), "--source", model_uri,
-                   "--run-id", Fragment('"$(cat run-id.txt 2>/dev/null || true)"'), "--report", "gate-report.json",
+    """Register the retrained model: the logged model the training command named in model-uri.txt,
+    else the one found at `model_uri` (an expansion of the CI's output location)."""
+    source = Fragment(f'"$(cat {MODEL_URI_FILE} 2>/dev/null || echo {model_uri.text})"')
+    return command("mlopsgen", "registry", "register", Arg(spec.source), "--source", source,
+                   "--run-id", Fragment(f'"$(cat {RUN_ID_FILE} 2>/dev/null || true)"'), "--report", "gate-report.json",
                    "--output", "registered.json")
 
 
