@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 
@@ -115,3 +117,41 @@ def body_of(content: str) -> str:
 
 def body_digest_of(content: str) -> str:
     return hashlib.sha256(body_of(content).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a set of generated files came from, as their manifest records it.
+
+    `inputs` is a digest of everything the rendered bytes depend on: mlopsgen's version, the spec's
+    name as the files quote it, and the spec's bytes (rendering reads nothing else: same spec and
+    same version give byte-identical files). When it equals the manifest's and every file's blob is
+    the one the manifest lists, the files are current without rendering (`mlopsgen check`).
+    """
+
+    source: str  # the spec, as generated files name it (spec_source)
+    model: str = ""  # metadata.name
+    inputs: str = ""  # inputs_digest(...); "" when unknown (then check always renders)
+
+
+def inputs_digest(version: str, source: str, spec_sha256: str) -> str:
+    return "sha256:" + hashlib.sha256(f"mlopsgen {version}\n{source}\n{spec_sha256}".encode()).hexdigest()
+
+
+def spec_source(spec_path: Path, out_dir: Path) -> str:
+    """How generated files name the spec: by its path in the repository they are rendered for,
+    whose root is the output directory. A spec inside it is named by its relative path (with '/');
+    a spec elsewhere belongs at the root under its own file name (see spec_outside), because no
+    generated file may name a path outside its repository."""
+    relative = _relative(spec_path, out_dir)
+    return spec_path.name if relative.parts[:1] == (os.pardir,) else relative.as_posix()
+
+
+def spec_outside(spec_path: Path, out_dir: Path) -> bool:
+    """True when the spec is not inside the output directory (the generated files then expect a
+    copy of it at the root, named as spec_source says)."""
+    return _relative(spec_path, out_dir).parts[:1] == (os.pardir,)
+
+
+def _relative(spec_path: Path, out_dir: Path) -> Path:
+    return Path(os.path.relpath(spec_path.resolve(), out_dir.resolve()))

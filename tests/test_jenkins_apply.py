@@ -185,7 +185,7 @@ def test_lint_errors_stop_before_any_change(churn: Project, cli: Callable[..., C
         result = real_build(spec_path, out_dir)
         files = [RenderedFile(f.path, f.content + "\n}\n", f.syntax, f.origin) if f.path == "Jenkinsfile" else f
                  for f in result.files]
-        return generator.render.engine.Build(result.spec, files)
+        return generator.render.engine.Build(result.spec, files, result.provenance)
 
     monkeypatch.setattr(generator.render.engine, "build", broken_build)
     result = apply(cli, churn, jenkins_emulator, "--lint")

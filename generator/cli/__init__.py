@@ -64,10 +64,16 @@ def _requested_format(argv: Sequence[str]) -> str:
     return requested
 
 
+def _requested_command(argv: Sequence[str]) -> str | None:
+    """The verb, when the first word names one: then only its grammar is built (and a typo, or
+    --help before any verb, gets the whole grammar and its suggestions)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     output_format = _requested_format(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_requested_command(sys.argv[1:] if argv is None else argv)).parse_args(argv)
         output_format = getattr(args, "format", "text")
         if args.command is None:
             build_parser().print_help()

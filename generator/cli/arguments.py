@@ -1,18 +1,19 @@
 """The command line's grammar: every verb, its arguments, help and examples (build_parser).
 
 Only argparse and the core are imported here: a verb's module is imported when it runs
-(generator/cli/__init__.py), so parsing never loads an API client.
+(generator/cli/__init__.py), so parsing never loads an API client. Each verb's arguments are one
+function in DEFINITIONS; a run builds only its own verb's (build_parser(only=...)), so that
+`mlopsgen check` pays for neither the other verbs nor the runtime plugins that describe them.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from generator import __version__
-from generator.cli.completion import SHELLS
 from generator.cli.parser import Parser
-from generator.runtimes import able, labels, spec_names
 
 
 def _add_format(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +26,8 @@ _JENKINS = "--url https://jenkins.example.com --repo-url https://gitlab.example.
 _SOURCE = "runs:/6c1f0e2b/model"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole grammar; with `only`, the top level and that one verb's arguments (the others by name)."""
     parser = Parser(prog="mlopsgen", description="Render CI/CD/CT pipelines and GitOps manifests from mlops.yaml.",
                     examples=("mlopsgen validate mlops.yaml",
                               "mlopsgen render mlops.yaml --dry-run --diff",
@@ -34,13 +36,23 @@ def build_parser() -> argparse.ArgumentParser:
                               "--merge-request"))
     parser.add_argument("--version", action="version", version=f"mlopsgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, define in DEFINITIONS.items():
+        if only in (None, name):
+            define(sub)
+        else:  # named only, so that `mlopsgen check` does not build (nor import for) every other grammar
+            sub.add_parser(name)
+    return parser
 
+
+def _validate(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("validate", help="check a spec and report every problem with its position",
                        examples=("mlopsgen validate mlops.yaml",
                                  "mlopsgen validate examples/fraud-detector/mlops.yaml --format json"))
     p.add_argument("spec", type=Path, metavar="SPEC")
     _add_format(p)
 
+
+def _render(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("render", help="render every artifact; write only after all of them verify",
                        examples=("mlopsgen render mlops.yaml",
                                  "mlopsgen render mlops.yaml --out build/ --dry-run --diff",
@@ -52,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_format(p)
 
+
+def _check(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("check", help="fail when generated files are missing, stale or hand-edited",
                        examples=("mlopsgen check mlops.yaml",
                                  "mlopsgen check mlops.yaml --dir build/ --diff",
@@ -62,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_diff(p)
     _add_format(p)
 
+
+def _sync(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("sync", help="render and commit what changed: to the local git repository, or to GitLab",
                        examples=("mlopsgen sync mlops.yaml --dry-run --diff",
                                  f"mlopsgen sync mlops.yaml --gitlab-url {_GITLAB} --project risk/fraud-detector",
@@ -82,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p)
     _add_format(p)
 
+
+def _fleet(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("fleet", help="regenerate many GitLab repositories, one merge request each",
                        examples=(f"mlopsgen fleet --gitlab-url {_GITLAB} --group ml-models --dry-run",
                                  f"mlopsgen fleet --gitlab-url {_GITLAB} --projects-file projects.txt --shard 1/4 "
@@ -101,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
+
+def _init(sub: argparse._SubParsersAction[Parser]) -> None:
+    from generator.runtimes import spec_names  # the runtime plugins: imported only to describe init
+
     p = sub.add_parser("init", help="scaffold a model repository: spec, model, tests and rendered pipelines "
                        "(with cookiecutter)",
                        examples=("mlopsgen init",
@@ -118,8 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="write into an existing repository directory")
     _add_format(p)
 
+
+def _schema(sub: argparse._SubParsersAction[Parser]) -> None:
     sub.add_parser("schema", help="print the spec's JSON Schema (the reference for every field)",
                    examples=("mlopsgen schema", "mlopsgen schema > mlops.schema.json"))
+
+
+def _promote(sub: argparse._SubParsersAction[Parser]) -> None:
+    from generator.runtimes import able, labels  # the runtime plugins: imported only to describe promote
 
     p = sub.add_parser("promote", help="move an image tag into an environment's GitOps overlay",
                        examples=("mlopsgen promote --env staging --image-tag 1.4.0",
@@ -136,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_release_location(p)
     _add_format(p)
 
+
+def _rollback(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("rollback", help="restore the last known-good version in an environment",
                        examples=("mlopsgen rollback --env production",
                                  "mlopsgen rollback --env staging --dir gitops/apps/fraud-detector",
@@ -145,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_release_location(p)
     _add_format(p)
 
+
+def _gate(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("gate", help="check model-validation metrics against the spec's thresholds",
                        examples=("mlopsgen gate mlops.yaml --metrics metrics.json",
                                  "mlopsgen gate mlops.yaml --metrics reports/metrics.json --format json"))
@@ -152,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=Path, required=True, metavar="FILE", help="JSON object of metric values")
     _add_format(p)
 
+
+def _data_check(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("data-check", help="continuous training: check the training data before a run; "
                        "any failure, or data that cannot be read, fails",
                        examples=("mlopsgen data-check mlops.yaml",
@@ -164,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, metavar="FILE", help="also write the JSON report here")
     _add_format(p)
 
+
+def _evaluate(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("evaluate", help="continuous training: the gate of a retrained model, its thresholds "
                        "and its comparison with the production (champion) model",
                        examples=("mlopsgen evaluate mlops.yaml --challenger challenger.json --champion champion.json",
@@ -179,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the report as Markdown here (the merge request description uses it)")
     _add_format(p)
 
+
+def _registry(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("registry", help="continuous training: the model registry (MLflow)",
                        examples=(f"mlopsgen registry register mlops.yaml --source {_SOURCE} --output registered.json",
                                  "mlopsgen registry check mlops.yaml",
@@ -218,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tracking_uri(p)
     _add_format(p)
 
+
+def _propose(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("propose", help="continuous training: bump the spec to a registered model version, "
                        "re-render, and open a merge request with the gate report",
                        examples=("mlopsgen propose mlops.yaml --registered registered.json --dry-run",
@@ -235,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
     _add_format(p)
 
+
+def _analyze(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("analyze", help="query Prometheus for the spec's SLOs in one environment",
                        examples=("mlopsgen analyze mlops.yaml --env production",
                                  "mlopsgen analyze mlops.yaml --env production --release 1.4.0",
@@ -250,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="verdict on no data or NaN for every SLO (default: each SLO's noData)")
     _add_format(p)
 
+
+def _jenkins(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser("jenkins", help="manage the model's Jenkins job",
                        examples=(f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --dry-run",
                                  f"mlopsgen jenkins apply mlops.yaml {_JENKINS} --multibranch --lint"))
@@ -280,13 +324,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     _add_format(p)
 
+
+def _completion(sub: argparse._SubParsersAction[Parser]) -> None:
+    from generator.cli.completion import SHELLS
+
     p = sub.add_parser("completion", help="print a shell completion script for bash, zsh or fish",
                        examples=('eval "$(mlopsgen completion bash)"',
                                  "mlopsgen completion bash > ~/.local/share/bash-completion/completions/mlopsgen",
                                  'mlopsgen completion zsh > "${fpath[1]}/_mlopsgen"',
                                  "mlopsgen completion fish > ~/.config/fish/completions/mlopsgen.fish"))
     p.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
-    return parser
+
+
+# verb -> the function that defines its arguments, in the order `mlopsgen --help` lists them
+DEFINITIONS: dict[str, Callable[[argparse._SubParsersAction[Parser]], None]] = {
+    "validate": _validate,
+    "render": _render,
+    "check": _check,
+    "sync": _sync,
+    "fleet": _fleet,
+    "init": _init,
+    "schema": _schema,
+    "promote": _promote,
+    "rollback": _rollback,
+    "gate": _gate,
+    "data-check": _data_check,
+    "evaluate": _evaluate,
+    "registry": _registry,
+    "propose": _propose,
+    "analyze": _analyze,
+    "jenkins": _jenkins,
+    "completion": _completion,
+}
+
 
 
 def _add_diff(parser: argparse.ArgumentParser) -> None:

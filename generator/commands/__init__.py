@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import UserError
-from generator.model import Spec, Training
-from generator.spec.intake import load_valid_spec
-from generator.spec.normalise import normalise
+
+if TYPE_CHECKING:  # the spec stages are imported by the commands that load a spec, not by every command
+    from generator.model import Spec, Training
 
 
 def emit_json(payload: Any) -> None:
@@ -18,6 +18,9 @@ def emit_json(payload: Any) -> None:
 
 def load_training_spec(path: Path, hint: str) -> tuple[Spec, Training]:
     """The valid, normalised spec of a continuous-training command, and its training section."""
+    from generator.spec.intake import load_valid_spec
+    from generator.spec.normalise import normalise
+
     spec = normalise(load_valid_spec(path).data, str(path))
     if spec.training is None:
         raise UserError(f"{path} has no training section", hint)

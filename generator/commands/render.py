@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict
 
+from generator.artifacts import spec_outside
 from generator.commands import emit_json
 from generator.deliver.writer import (
     WRITES,
@@ -19,14 +20,14 @@ from generator.deliver.writer import (
 )
 from generator.errors import EXIT_OK
 from generator.render.cost import environment_cost
-from generator.render.engine import build, spec_outside
+from generator.render.engine import build
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out_dir = args.out if args.out is not None else args.spec.parent
     result = build(args.spec, out_dir)
-    changes = plan_changes(out_dir, result.files, result.spec.source)
+    changes = plan_changes(out_dir, result.files, result.provenance)
     refuse_conflicts(changes, out_dir, force=args.force)
     there = DirectorySnapshot(out_dir)
     diffs = {c.path: change_diff(c, there) for c in changes if c.action in WRITES} if args.diff else {}

@@ -50,14 +50,14 @@ def run(args: argparse.Namespace) -> int:
     spec_file = SpecFile(result.spec.source, args.spec.read_bytes(),
                          checked_out_blob(args.spec) if access is not None else None)
     branch = args.branch or model_repo.default_branch
-    destinations = [Destination(model_repo, branch, result.files, spec=spec_file)]
+    destinations = [Destination(model_repo, branch, result.files, result.provenance, spec=spec_file)]
     if gitops_repo is not None:  # GitOps manifests to their own repository and branch, with their own manifest
         prefix = result.spec.deploy.gitops.path + "/"
         destinations = [Destination(model_repo, branch, [f for f in result.files if not f.path.startswith(prefix)],
-                                    spec=spec_file),
+                                    result.provenance, spec=spec_file),
                         Destination(gitops_repo, result.spec.deploy.gitops.branch,
                                     [f for f in result.files if f.path.startswith(prefix)],
-                                    manifest_path=f"{prefix}.mlopsgen/manifest.json")]
+                                    result.provenance, manifest_path=f"{prefix}.mlopsgen/manifest.json")]
     options = SyncOptions(source=result.spec.source,
                           merge_request_branch=(args.mr_branch or MR_BRANCH) if args.merge_request else None,
                           dry_run=args.dry_run, force=args.force)

@@ -150,7 +150,7 @@ class FleetRun:
                 kind = "mlopsgen bug" if isinstance(exc, VerificationError) else "invalid spec"
                 return ProjectResult(target.project, "failed", f"{kind}: {detail}")
         base = repo.snapshot_at(commit, known={self.spec_file: content})
-        outcome = sync(Destination(repo, branch, rendered.files), self.options, base=base)
+        outcome = sync(Destination(repo, branch, rendered.files, rendered.provenance), self.options, base=base)
         mr = outcome.merge_request
         return ProjectResult(target.project, outcome.status, "", mr.url if mr else "", len(outcome.changes))
 

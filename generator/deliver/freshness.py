@@ -1,11 +1,19 @@
 """Whether the generated files in a directory are present, current and untouched: one Finding per
-file that is not (what `mlopsgen check` reports)."""
+file that is not (what `mlopsgen check` reports).
+
+`current_without_rendering` answers the common case, everything current, from digests alone: it
+imports neither a YAML parser, nor Jinja2, nor a schema validator, so a pre-commit hook's `check`
+costs little more than Python's start-up (benchmarks/render_speed.py)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from generator.artifacts import RenderedFile, read_marker
+from generator import __version__
+from generator.artifacts import Provenance, RenderedFile, inputs_digest, read_marker, spec_source
 from generator.deliver.writer import MANIFEST, Action, Change, DirectorySnapshot, plan_changes
 
 
@@ -16,11 +24,44 @@ class Finding:
     detail: str
 
 
-def findings(there: DirectorySnapshot, files: list[RenderedFile], source: str) -> list[tuple[Finding, Change]]:
+@dataclass(frozen=True)
+class Current:
+    model: str
+    files: int  # generated files, state files included
+
+
+def current_without_rendering(spec_path: Path, directory: Path) -> Current | None:
+    """The directory's files are current, proven without rendering: its manifest was written from
+    this spec's bytes, under this spec name, by this version of mlopsgen (so a render would
+    produce the same files: rendering reads nothing else), every generated file it lists still
+    has the blob it lists, and every state file exists. None whenever anything differs or cannot be
+    read: then the caller renders, and explains what differs."""
+    try:
+        raw = json.loads((directory / MANIFEST).read_bytes())
+        spec_sha256 = hashlib.sha256(spec_path.read_bytes()).hexdigest()
+        inputs, files, state, blobs = raw["inputs"], raw["files"], raw["state"], raw["blobs"]
+        model = raw["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not inputs or inputs != inputs_digest(__version__, spec_source(spec_path, directory), spec_sha256):
+        return None
+    if not (isinstance(files, list) and isinstance(state, list) and isinstance(blobs, dict)
+            and isinstance(model, str)) or sorted(blobs) != sorted(files):
+        return None
+    there = DirectorySnapshot(directory)
+    if any(not isinstance(p, str) or there.blob(p) != blobs[p] for p in files):
+        return None
+    if any(not isinstance(p, str) or not (directory / p).is_file() for p in state):
+        return None
+    return Current(model, len(files) + len(state))
+
+
+def findings(there: DirectorySnapshot, files: list[RenderedFile],
+             provenance: Provenance) -> list[tuple[Finding, Change]]:
     """What differs between the directory and the rendered files, with the change that would fix it."""
     rendered = {f.path: f for f in files}
     found = []
-    for change in plan_changes(there, files, source):
+    for change in plan_changes(there, files, provenance):
         finding = _finding(change, there, rendered[change.path].content if change.path in rendered else "")
         if finding is not None:
             found.append((finding, change))
@@ -32,7 +73,7 @@ def _finding(change: Change, there: DirectorySnapshot, wanted: str) -> Finding |
         if change.action is Action.UNCHANGED:
             return None
         return Finding(change.path, "stale" if change.action is Action.UPDATE else "missing",
-                       "the list of generated files is out of date")
+                       "records another spec, mlopsgen version or list of generated files")
     if change.action is Action.CREATE:
         return Finding(change.path, "missing", "not generated yet")
     if change.action is Action.CONFLICT:

@@ -44,7 +44,7 @@ def propose(repo: Repository, spec_path: str, registered: Registered, report: st
             local.write_bytes(bumped)
             result = build(local, Path(tmp))  # the bumped spec must validate, render and verify
         names[:] = [result.spec.name]
-        changes = plan_changes(snapshot, result.files, result.spec.source)
+        changes = plan_changes(snapshot, result.files, result.provenance)
         refuse_conflicts(changes, snapshot, where=f"{repo.name}: ")
         writes = [c for c in changes if c.action in WRITES]
         return writes if bumped == current else [Change(spec_path, Action.UPDATE, bumped), *writes]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator import __version__
-from generator.artifacts import RenderedFile
+from generator.artifacts import Provenance, RenderedFile
 from generator.deliver.backends import BranchSnapshot, Repository
 from generator.deliver.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
 from generator.deliver.writer import MANIFEST, WRITES, Action, Change, blob_id, plan_changes, refuse_conflicts
@@ -36,6 +36,7 @@ class Destination:
     repository: Repository
     branch: str
     files: list[RenderedFile]
+    provenance: Provenance  # recorded in the destination's manifest
     manifest_path: str = MANIFEST
     spec: SpecFile | None = None
 
@@ -61,7 +62,7 @@ def generated_files(dest: Destination, options: SyncOptions) -> ChangeSet:
     repo = dest.repository
 
     def plan(snapshot: BranchSnapshot) -> list[Change]:
-        changes = plan_changes(snapshot, dest.files, options.source, dest.manifest_path)
+        changes = plan_changes(snapshot, dest.files, dest.provenance, dest.manifest_path)
         refuse_conflicts(changes, snapshot, force=options.force, where=f"{repo.name}: ")
         writes = [c for c in changes if c.action in WRITES]
         spec = _spec_change(repo.name, dest.branch, dest.spec, snapshot)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ class LoadedSpec:
     data: Any
     key_positions: dict[PathKey, Position]
     value_positions: dict[PathKey, Position]
+    sha256: str = ""  # of the file's bytes: part of what the manifest's inputs digest covers
 
     def position(self, path: PathKey, *, key: bool = False) -> Position:
         """The position of the value (or key) at `path`, else of its nearest ancestor."""
@@ -110,7 +112,7 @@ def parse_spec(raw: bytes, file: str, path: Path) -> LoadedSpec:
         text = text[1:]
     loader = _Loader(text)
     try:
-        return _load_document(loader, file, path, text)
+        return replace(_load_document(loader, file, path, text), sha256=hashlib.sha256(raw).hexdigest())
     finally:
         loader.dispose()
 
