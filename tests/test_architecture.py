@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 # earlier first; a module may import modules of its own rank or an earlier one
 RANKS: tuple[tuple[str, ...], ...] = (
     ("generator", "generator.errors", "generator.resources", "generator.packages", "generator.artifacts",
-     "generator.model"),
+     "generator.schemas", "generator.model"),
     ("generator.runtimes",),
     ("generator.spec",),
     ("generator.render",),

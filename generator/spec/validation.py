@@ -15,14 +15,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Final
 
 from generator.errors import Problem
 from generator.resources import schemas_dir
+from generator.schemas import DRAFT_2020_12, CompiledSchema
 from generator.spec.loader import LoadedSpec, PathKey, dotted_path
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain a spec the schema refuses (generator/schemas.py)
+    from jsonschema.exceptions import ValidationError
 
 SPEC_SCHEMA_FILE = "mlops.schema.json"
 
@@ -73,8 +74,8 @@ def spec_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(spec_schema())
+def _validator() -> CompiledSchema:
+    return CompiledSchema(spec_schema(), default_draft=DRAFT_2020_12)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Readable:
 
 def check_schema(spec: LoadedSpec) -> tuple[list[Problem], Readable | None]:
     """Every schema problem, and the spec made schema-valid for the rules (None when it cannot be)."""
-    errors = list(_validator().iter_errors(spec.data))
+    errors = _validator().errors(spec.data)
     if not errors:
         return [], Readable(spec.data)
     problems = _unique([p for error in errors for p in _explain(spec, error)])
@@ -108,7 +109,7 @@ def _repair(data: Any, errors: list[ValidationError]) -> Readable | None:
     for _ in range(REPAIR_ROUNDS):
         if not all(_mend(data, error, unreadable) for error in errors):
             return None
-        errors = list(_validator().iter_errors(data))
+        errors = _validator().errors(data)
         if not errors:
             return Readable(data, frozenset(unreadable))
     return None
