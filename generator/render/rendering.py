@@ -13,7 +13,7 @@ import re
 import shlex
 import sys
 import tempfile
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,17 @@ except ImportError:  # pragma: no cover
 
 def yaml_scalar(value: Any) -> str:
     """A YAML flow scalar for any str/int/float/bool, produced by the YAML emitter itself."""
+    if type(value) in (str, int, float, bool):  # hashable, and equal values emit the same text
+        return _yaml_scalar(type(value).__name__, value)
+    return _emit_scalar(value)
+
+
+@lru_cache(maxsize=4096)
+def _yaml_scalar(kind: str, value: Any) -> str:  # kind keeps 1, 1.0 and True apart
+    return _emit_scalar(value)
+
+
+def _emit_scalar(value: Any) -> str:
     if isinstance(value, str):
         text = yaml.dump(value, Dumper=_Dumper, default_style='"', width=1 << 30, allow_unicode=True)
     else:
