@@ -9,7 +9,7 @@ from pathlib import Path
 import gitlab
 import pytest
 from conftest import EXAMPLES, CliResult
-from emulators.gitlab import Fault, GitLabEmulator
+from emulators.gitlab import Fault, GitLabEmulator, RateLimit
 
 from generator.deliver.fleet import in_shard
 
@@ -182,3 +182,41 @@ def test_a_rerun_with_the_merge_requests_open_takes_three_requests_and_writes_no
     assert len(gl.requests) == 3 * len(names), gl.requests
     assert all(method == "GET" for method, _ in gl.requests)
     assert {name: gl.head(name, "mlopsgen/update-0.1.0") for name in names} == heads
+
+
+def test_the_fleet_spends_the_rate_limit_without_running_into_it(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    """GitLab's RateLimit-* headers pace the workers: more requests than one window allows, and
+    not one 429 (each would cost a Retry-After wait in python-gitlab)."""
+    names = make_fleet(gl, 6)
+    listing = tmp_path / "projects.txt"
+    listing.write_text("".join(f"{name} main\n" for name in names))
+    gl.rate_limit = RateLimit(limit=12, period=1.0)
+    result = fleet(cli, gl, "--projects-file", listing, "--concurrency", "8", "--format", "json")
+    assert result.code == 0, result.text
+    assert {p["status"] for p in json.loads(result.out)["projects"]} == {"changed"}
+    assert len(gl.requests) > 2 * gl.rate_limit.limit  # it took at least three windows
+    assert gl.rate_limit.throttled == 0
+
+
+def test_a_429_without_headers_on_other_answers_is_waited_out(cli, gl: GitLabEmulator, tmp_path: Path) -> None:
+    """A server that sends RateLimit headers only with its 429s (GitLab before MR 209485): python-gitlab
+    waits Retry-After and the run completes."""
+    [name] = make_fleet(gl, 1)
+    listing = tmp_path / "projects.txt"
+    listing.write_text(f"{name} main\n")
+    fault = gl.inject(Fault("429", at=1, times=1, retry_after=0))
+    assert fleet(cli, gl, "--projects-file", listing).code == 0
+    assert fault.fired == 1
+
+
+def test_a_changed_repository_takes_five_requests_and_ci_lint_one_more(cli, gl: GitLabEmulator,
+                                                                       tmp_path: Path) -> None:
+    """spec, tree, merge-request branch, commit, merge request; --ci-lint adds the host's lint."""
+    names = make_fleet(gl, 2)
+    for name, extra in zip(names, ([], ["--ci-lint"]), strict=True):
+        listing = tmp_path / "projects.txt"
+        listing.write_text(f"{name} main\n")
+        gl.reset_requests()
+        assert fleet(cli, gl, "--projects-file", listing, *extra).code == 0
+        lints = [path for method, path in gl.requests if path.endswith("/ci/lint")]
+        assert (len(gl.requests), len(lints)) == ((6, 1) if extra else (5, 0)), gl.requests

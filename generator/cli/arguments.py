@@ -110,13 +110,19 @@ def _fleet(sub: argparse._SubParsersAction[Parser]) -> None:
     p.add_argument("--group", metavar="GROUP", help="every project of this group and its subgroups")
     p.add_argument("--projects-file", type=Path, metavar="FILE", help="one 'group/project [branch]' a line")
     p.add_argument("--blueprint-version", metavar="V", help="refuse to run unless this is mlopsgen V")
-    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="repositories at a time (default 4)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help="repositories at a time (default 8); fewer requests are in flight whenever GitLab's "
+                   "RateLimit headers say the rate limit's window is running out")
     p.add_argument("--shard", metavar="K/N", help="only the K-th of N stable shards (for parallel CI jobs)")
     p.add_argument("--state", type=Path, metavar="FILE",
                    help="save progress here; a rerun with the same file resumes (default: no state)")
     p.add_argument("--restart", action="store_true", help="ignore the state file's earlier results")
     p.add_argument("--report", type=Path, metavar="FILE", help="write the JSON report here too")
     p.add_argument("--dry-run", action="store_true", help="say what would change, commit nothing")
+    p.add_argument("--ci-lint", action="store_true",
+                   help="also have each project's CI lint API check a changed .gitlab-ci.yml before committing (one "
+                   "more request per changed repository; every pipeline is verified against GitLab's CI schema "
+                   "either way)")
     _add_format(p)
 
 

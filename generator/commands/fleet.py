@@ -23,6 +23,7 @@ from generator.deliver.writer import write_atomically
 from generator.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USER_ERROR, UserError
 from generator.integrations.gitlab import translated_errors
 from generator.integrations.gitlab_fleet import GitLabRepositories, group_projects
+from generator.integrations.rate_limit import RateLimitPacer
 from generator.integrations.remote import GitLabAccess
 
 BAR = 24
@@ -36,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("give exactly one of --group GROUP and --projects-file FILE")
     shard = parse_shard(args.shard) if args.shard else None
     access = GitLabAccess.from_environment(args.gitlab_url)
+    pacer = RateLimitPacer()  # every worker's client spends the one rate limit GitLab reports
     if args.group:
         try:
             with translated_errors(f"group {args.group}", access.token):
-                targets = group_projects(access.client(), args.group)
+                targets = group_projects(access.client(pacer), args.group)
         except BackendError as exc:
             raise UserError(access.scrub(str(exc))) from None
     else:
@@ -48,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     state = StateFile(None if args.restart and args.state is None else args.state)
     if args.restart:
         state.results.clear()
-    fleet = FleetRun(GitLabRepositories(access.client, access.token), access.token,
+    fleet = FleetRun(GitLabRepositories(lambda: access.client(pacer), access.token), access.token,
                      SyncOptions(source="mlops.yaml", merge_request_branch=f"mlopsgen/update-{__version__}",
-                                 dry_run=args.dry_run))
+                                 dry_run=args.dry_run, host_lint=args.ci_lint))
     skipped = sum(state.done(t.project) for t in targets)
     print(f"mlopsgen {__version__}: {len(targets)} repositories" + (f" (shard {args.shard})" if shard else "")
           + (f", {skipped} already done (state in {args.state})" if skipped else "")

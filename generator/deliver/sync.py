@@ -47,6 +47,7 @@ class SyncOptions:
     merge_request_branch: str | None = None  # None: commit straight to the destination's branch
     dry_run: bool = False
     force: bool = False  # overwrite hand edits (and a merge-request branch holding others' commits)
+    host_lint: bool = True  # ask the CI host to lint a changed pipeline file before committing (a request)
 
 
 def sync(dest: Destination, options: SyncOptions, base: BranchSnapshot | None = None) -> Delivery:
@@ -74,7 +75,7 @@ def generated_files(dest: Destination, options: SyncOptions) -> ChangeSet:
     if dest.spec is not None:
         parts += [dest.spec.path, dest.spec.data]
     return ChangeSet(plan, lambda writes: commit_message(options.source, writes), fingerprint_of(*parts),
-                     lambda writes, ref: _lint(repo, writes, ref))
+                     (lambda writes, ref: _lint(repo, writes, ref)) if options.host_lint else None)
 
 
 def _spec_change(repository: str, branch: str, spec: SpecFile | None, snapshot: BranchSnapshot) -> Change | None:

@@ -18,6 +18,7 @@ from typing import Any
 from generator.deliver.backends import BackendError, BranchHead, BranchSnapshot, ConflictError, MergeRequest
 from generator.deliver.schedules import Schedule, ScheduleForbidden, WantedSchedule
 from generator.deliver.writer import WRITES, Action, Change
+from generator.integrations.rate_limit import RateLimitPacer
 from generator.packages import import_for
 
 TREE_PAGE = 100
@@ -27,10 +28,13 @@ CONFLICTS = ("has changed since you started editing it", "A file with this name 
              "A file with this name doesn't exist")
 
 
-def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 30.0) -> Any:
+def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 30.0,
+            pacer: RateLimitPacer | None = None) -> Any:
     """A python-gitlab client that retries 5xx and dropped connections with backoff, and obeys
     429 Too Many Requests (waits Retry-After, else until RateLimit-Reset): python-gitlab does
-    both; MLOPSGEN_GITLAB_RETRIES (default 6) bounds the attempts per request."""
+    both; MLOPSGEN_GITLAB_RETRIES (default 6) bounds the attempts per request. With a pacer
+    (shared by a fleet's clients), requests also wait for the rate limit's window instead of
+    running into 429s (generator/integrations/rate_limit.py)."""
     import_for("gitlab", package="python-gitlab", purpose="committing through GitLab")
     import gitlab
 
@@ -41,7 +45,15 @@ def connect(url: str, token: str, *, job_token: bool = False, timeout: float = 3
 
         def http_request(self, *args: Any, **kwargs: Any) -> Any:
             kwargs.setdefault("max_retries", retries)
-            return super().http_request(*args, **kwargs)
+            if pacer is None:
+                return super().http_request(*args, **kwargs)
+            pacer.acquire()
+            response = None
+            try:
+                response = super().http_request(*args, **kwargs)
+                return response
+            finally:
+                pacer.release(getattr(response, "headers", None))
 
     kwargs: dict[str, Any] = {"job_token": token} if job_token else {"private_token": token}
     return Client(url, timeout=timeout, retry_transient_errors=True, keep_base_url=True, **kwargs)

@@ -7,10 +7,13 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.deliver.backends import BackendError, Repository
 from generator.errors import UserError
+
+if TYPE_CHECKING:
+    from generator.integrations.rate_limit import RateLimitPacer
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,10 @@ class GitLabAccess:
                         "in a GitLab pipeline, store it as a masked CI/CD variable; CI_JOB_TOKEN is used when "
                         "GITLAB_TOKEN is unset, but GitLab lets job tokens commit only where the project allows it")
 
-    def client(self) -> Any:
+    def client(self, pacer: RateLimitPacer | None = None) -> Any:
         from generator.integrations.gitlab import connect
 
-        return connect(self.url, self.token, job_token=self.job_token)
+        return connect(self.url, self.token, job_token=self.job_token, pacer=pacer)
 
     def scrub(self, text: str) -> str:
         return text.replace(self.token, "***")

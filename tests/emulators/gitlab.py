@@ -19,6 +19,8 @@ Clients such as python-gitlab talk to it unmodified. What it answers, and how, f
 Test hooks: ``create_project``, ``commit_directly``, ``head``, ``repo_path``, ``requests`` (every
 (method, raw path with query) received) and ``inject(Fault(...))`` for 429/500/502/dropped
 connections/concurrent pushes. ``ci_lint_enabled`` switches ``POST …/ci/lint`` off (404).
+``rate_limit = RateLimit(limit, period)`` throttles as GitLab.com does (RateLimit-* headers on
+every answer, 429 with Retry-After over the limit).
 
 Pipeline schedules (``…/pipeline_schedules``, see the section below) follow GitLab's API, its
 ``Ci::PipelineSchedulePolicy`` and the model's validations; ``pipeline_schedules(project)`` shows
@@ -31,6 +33,7 @@ import base64
 import email.utils
 import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -116,6 +119,41 @@ class Fault:
             want, pattern = self.match
             return want in ("*", method) and re.search(pattern, raw_path) is not None
         return True
+
+
+@dataclass
+class RateLimit:
+    """GitLab's throttle_authenticated_api (Rack::Attack): at most ``limit`` requests per user in each
+    fixed window of ``period`` seconds, windows aligned to the epoch (Rack::Attack counts under the
+    key ``time // period``), throttled requests counted too (``RateLimit-Observed`` passes the limit).
+    Every answer carries the RateLimit-* headers, as GitLab does with
+    ``rate_limiting_headers_for_unthrottled_requests`` (gitlab MR 209485); a request over the limit
+    gets 429 ``Retry later`` with ``Retry-After`` (whole seconds to the window's end) instead of an
+    answer. GitLab.com: 2,000 authenticated API requests a minute."""
+
+    limit: int
+    period: float = 60.0
+    window: int = -1
+    observed: int = 0
+    throttled: int = 0  # 429s answered
+
+    def count(self, now: float) -> tuple[bool, dict[str, str]]:
+        """(allowed, headers) for one more request at `now` (epoch seconds)."""
+        window = int(now // self.period)
+        if window != self.window:
+            self.window, self.observed = window, 0
+        self.observed += 1
+        reset = (window + 1) * self.period
+        allowed = self.observed <= self.limit
+        self.throttled += not allowed
+        headers = {"RateLimit-Name": "throttle_authenticated_api", "RateLimit-Limit": str(self.limit),
+                   "RateLimit-Observed": str(self.observed),
+                   "RateLimit-Remaining": str(max(self.limit - self.observed, 0)),
+                   "RateLimit-Reset": str(math.ceil(reset)),
+                   "RateLimit-ResetTime": email.utils.formatdate(math.ceil(reset), usegmt=True)}
+        if not allowed:
+            headers["Retry-After"] = str(max(math.ceil(reset - now), 1))
+        return allowed, headers
 
 
 class _Repo:
@@ -362,6 +400,7 @@ class GitLabEmulator(LoopbackServer):
         self.ci_lint_enabled = True
         self.empty_actions = "reject"  # "reject": 400 "actions is required" (GitLab 2025); "commit": empty commit
         self.requests: list[tuple[str, str]] = []
+        self.rate_limit: RateLimit | None = None  # set one to throttle as GitLab does
         self.url = ""
         self._faults: list[Fault] = []
         self._projects: dict[int, _Project] = {}
@@ -471,6 +510,10 @@ class GitLabEmulator(LoopbackServer):
             fault = next((f for f in self._faults if f.applies(method, raw, index)), None)
             if fault is not None:
                 fault.fired += 1
+            allowed, limit_headers = self.rate_limit.count(time.time()) if self.rate_limit else (True, {})
+        if not allowed:
+            self._send(handler, 429, b"Retry later\n", {"Content-Type": "text/plain", **limit_headers})
+            return
         headers: dict[str, str] = {}
         if fault is not None and fault.kind == "drop":
             handler.close_connection = True  # no answer at all: the socket is closed
@@ -499,7 +542,7 @@ class GitLabEmulator(LoopbackServer):
         else:  # 502 from the proxy in front of GitLab
             status, payload = 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>\n"
             headers = {"Content-Type": "text/html"}
-        self._send(handler, status, payload, headers)
+        self._send(handler, status, payload, {**limit_headers, **headers})
 
     @staticmethod
     def _send(handler: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:
