@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -220,3 +221,35 @@ def test_a_changed_repository_takes_five_requests_and_ci_lint_one_more(cli, gl: 
         assert fleet(cli, gl, "--projects-file", listing, *extra).code == 0
         lints = [path for method, path in gl.requests if path.endswith("/ci/lint")]
         assert (len(gl.requests), len(lints)) == ((6, 1) if extra else (5, 0)), gl.requests
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False], ids=["terminal", "log"])
+def test_progress_is_a_bar_with_an_eta_on_a_terminal_and_a_line_per_repository_elsewhere(tty: bool) -> None:
+    from generator.commands.fleet import Progress
+    from generator.deliver.fleet import ProjectResult
+
+    ticks = iter([0.0, 10.0, 20.0, 30.0, 40.0])  # a clock that moves 10 s per finished repository
+    stream = _Stream(tty)
+    progress = Progress(stream, clock=lambda: next(ticks))
+    results = [ProjectResult("ml/a", "changed"), ProjectResult("ml/b", "failed", "invalid spec"),
+               ProjectResult("ml/c", "unchanged"), ProjectResult("ml/d", "changed")]
+    for done, result in enumerate(results, start=1):
+        progress(result, done, len(results))
+    out = stream.getvalue()
+    if tty:
+        assert "1/4 (1 changed) ETA 30s" in out.split("\r")[1]  # after the first of four, at 10 s each
+        assert "failed       ml/b: invalid spec\n" in out  # a failure keeps its own line
+        assert out.endswith("4/4 (2 changed, 1 failed, 1 unchanged) in 40s\n")
+    else:
+        assert "\r" not in out and "ETA" not in out
+        assert out.splitlines() == ["1/4 changed      ml/a", "2/4 failed       ml/b: invalid spec",
+                                    "3/4 unchanged    ml/c", "4/4 changed      ml/d"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import Counter
+from collections.abc import Callable
+from typing import TextIO
 
 from generator import __version__
 from generator.deliver.backends import BackendError
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
           + (f", {skipped} already done (state in {args.state})" if skipped else "")
           + f", {args.concurrency} at a time", file=sys.stderr)
     try:
-        results = run_fleet(fleet, targets, state, args.concurrency, _progress)
+        results = run_fleet(fleet, targets, state, args.concurrency, Progress(sys.stderr))
     except KeyboardInterrupt:
         print(f"interrupted: finished repositories are saved in {args.state}; run the same command to resume"
               if args.state else "interrupted", file=sys.stderr)
@@ -78,15 +81,44 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if failed else EXIT_OK
 
 
-def _progress(result: ProjectResult, done: int, total: int) -> None:
-    filled = BAR * done // max(total, 1)
-    counter = f"{done:>{len(str(total))}}/{total}"
-    line = f"[{'#' * filled}{'.' * (BAR - filled)}] {counter} {result.status:<12} {result.project}"
-    if result.merge_request:
-        line += f" {result.merge_request}"
-    if result.status == "failed":
-        line += f": {result.detail}"
-    print(line, file=sys.stderr, flush=True)
+class Progress:
+    """On a terminal, one bar redrawn in place, with counts and an ETA (failures still get a line
+    each); otherwise (a CI log, a pipe) one line per repository, in the order they finish."""
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream, self.clock = stream, clock
+        self.live = stream.isatty()
+        self.started = clock()
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, result: ProjectResult, done: int, total: int) -> None:
+        self.counts[result.status] += 1
+        line = f"{result.status:<12} {result.project}"
+        if result.merge_request:
+            line += f" {result.merge_request}"
+        if result.status == "failed":
+            line += f": {result.detail}"
+        if not self.live:
+            print(f"{done:>{len(str(total))}}/{total} {line}", file=self.stream, flush=True)
+            return
+        if result.status == "failed":
+            self.stream.write("\r\033[K" + line + "\n")
+        self.stream.write("\r\033[K" + self.bar(done, total) + ("\n" if done == total else ""))
+        self.stream.flush()
+
+    def bar(self, done: int, total: int) -> str:
+        filled = BAR * done // max(total, 1)
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        elapsed = self.clock() - self.started
+        eta = elapsed / done * (total - done) if done else 0.0
+        return (f"[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} ({counts}) "
+                + (f"ETA {_duration(eta)}" if done < total else f"in {_duration(elapsed)}"))
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _table(results: list[ProjectResult]) -> None:
