@@ -64,6 +64,31 @@ print("@@PROBE@@" + json.dumps({"imported": found, "exit": code, "modules": len(
 """
 
 
+# Renders distinct specs in one process through generator.render.engine.build (what `fleet` calls
+# per repository): the examples, each under several new model names, so no cache sees a spec twice.
+IN_PROCESS = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+import yaml
+from generator.render.engine import build
+specs, count = [Path(p) for p in sys.argv[2:]], int(sys.argv[1])
+tmp = Path(tempfile.mkdtemp())
+paths = []
+for i in range(count + 1):
+    data = yaml.safe_load(specs[i % len(specs)].read_text(encoding="utf-8"))
+    data["metadata"]["name"] = f"{data['metadata']['name']}-{i}"
+    path = tmp / f"spec-{i}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    paths.append(path)
+build(paths[0], tmp)  # the first pays the imports, template and schema compiling
+started = time.perf_counter()
+files = sum(len(build(path, tmp).files) for path in paths[1:])
+elapsed = time.perf_counter() - started
+print(json.dumps({"specs": count, "files": files, "seconds": elapsed, "specs_per_s": count / elapsed}))
+"""
+TARGETS = {"check_vs_import_yaml": 3.0, "cookiecutter_vs_render": 3.0, "in_process_specs_per_s": 200.0}
+
+
 @dataclass
 class Timing:
     example: str
@@ -223,6 +248,37 @@ def cookiecutter_available() -> str | None:
     return proc.stdout.split(" from ")[0].strip() if proc.returncode == 0 else None
 
 
+def in_process(specs: list[Path], count: int) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-c", IN_PROCESS, str(count), *map(str, specs)], cwd=REPO, env=env(),
+                          capture_output=True, text=True)
+    if proc.returncode:
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    return result
+
+
+def ratios(timings: list[Timing], throughput: dict[str, Any]) -> dict[str, Any]:
+    """The issue-14 figures, each from medians measured in this run."""
+    baseline = next(t for t in timings if t.tool == "python")
+    checks = [t for t in timings if t.command == "check"]
+    check_ratio = max(t.median_s for t in checks) / baseline.median_s
+    out: dict[str, Any] = {"check_vs_import_yaml": {"ratio": round(check_ratio, 2),
+                                                   "target": f"<= {TARGETS['check_vs_import_yaml']}",
+                                                   "met": check_ratio <= TARGETS["check_vs_import_yaml"]}}
+    for cc in (t for t in timings if t.tool == "cookiecutter" and t.target_dir == "empty"):
+        render = next(t for t in timings if t.tool == "mlopsgen" and t.command == "render"
+                      and t.target_dir == "empty" and t.example == cc.example)
+        ratio = cc.median_s / render.median_s
+        out["cookiecutter_vs_render"] = {"example": cc.example, "ratio": round(ratio, 2),
+                                         "target": f">= {TARGETS['cookiecutter_vs_render']}",
+                                         "met": ratio >= TARGETS["cookiecutter_vs_render"]}
+    if "specs_per_s" in throughput:
+        rate = throughput["specs_per_s"]
+        out["in_process_specs_per_s"] = {"value": round(rate, 1), "target": f">= {TARGETS['in_process_specs_per_s']}",
+                                         "met": rate >= TARGETS["in_process_specs_per_s"]}
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     specs = sorted(EXAMPLES.glob("*/mlops.yaml"))
     if args.example:
@@ -242,6 +298,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             subprocess.run(mlopsgen(*command), cwd=REPO, env=env(), capture_output=True)
         if cc_version:
             subprocess.run([sys.executable, "-m", "cookiecutter", "--version"], env=env(), capture_output=True)
+        timings.append(measure("-", "python", "import yaml", "-", args.runs,
+                               lambda i: [sys.executable, "-c", "import yaml"]))
         for spec in specs:
             name = spec.parent.name
             work = tmp / name
@@ -258,6 +316,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name in chosen:
                 spec, populated, _ = rendered[name]
                 timings += bench_cookiecutter(name, spec, populated, tmp / name, args.runs)
+        throughput = in_process(specs, args.in_process)
     mlopsgen_rows = [t for t in timings if t.tool == "mlopsgen"]
     worst = max(mlopsgen_rows, key=lambda t: t.median_s)
     return {
@@ -270,6 +329,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                              "target_dir": worst.target_dir, "median_s": round(worst.median_s, 4)}},
         "cookiecutter": cc_version or ("skipped: --cookiecutter none" if args.cookiecutter == "none"
                                        else "skipped: cookiecutter is not installed"),
+        "in_process": throughput,
+        "ratios": ratios(timings, throughput),
         "optional_client_imports": imports,
         "libyaml": libyaml_info(),
         "timings": [{**asdict(t), "median_s": round(t.median_s, 4), "min_s": round(t.min_s, 4)}
@@ -298,6 +359,18 @@ def text_report(r: dict[str, Any]) -> str:
     else:
         lines.append(f"comparison: {r['cookiecutter']} --no-input on a template with the same files "
                      "(model name as {{cookiecutter.name}})")
+    ip = r["in_process"]
+    lines.append(f"in one process: {ip['specs']} distinct specs rendered and verified in {ip['seconds']:.2f} s, "
+                 f"{ip['specs_per_s']:.0f} specs/s" if "specs" in ip else f"in-process run failed: {ip['error']}")
+    lines.append("")
+    lines.append("figures measured side by side in this run (medians):")
+    names = {"check_vs_import_yaml": "slowest check / python -c 'import yaml'",
+             "cookiecutter_vs_render": "cookiecutter / render into an empty directory",
+             "in_process_specs_per_s": "in-process renders per second"}
+    for key, figure in r["ratios"].items():
+        value = figure.get("ratio", figure.get("value"))
+        lines.append(f"  {names[key]:<46} {value:>7}  target {figure['target']}: "
+                     f"{'MET' if figure['met'] else 'NOT MET'}")
     lines.append("")
     lines.append("optional clients imported (" + ", ".join(OPTIONAL_CLIENTS) + "):")
     for command, info in r["optional_client_imports"].items():
@@ -332,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cookiecutter", choices=("largest", "all", "none"), default="largest",
                         help="cookiecutter baseline on the example with the largest output (default),"
                              " on every example, or not at all")
+    parser.add_argument("--in-process", type=int, default=100, metavar="N",
+                        help="distinct specs rendered in one process (default 100)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

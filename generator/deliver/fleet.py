@@ -112,6 +112,10 @@ class FleetRepository(Repository, Protocol):
 # a target's repository and the branch to regenerate (its default branch unless the target names one)
 OpenRepository = Callable[[Target], tuple[FleetRepository, str]]
 
+# One render at a time: rendering is pure Python (the GIL runs one thread anyway), and workers
+# rendering side by side each grow their own allocator arena; the other workers wait on GitLab.
+_RENDERING = threading.Lock()
+
 
 @dataclass
 class FleetRun:
@@ -144,7 +148,8 @@ class FleetRun:
             spec_path = Path(tmp) / self.spec_file
             spec_path.write_bytes(content)
             try:
-                rendered = build(spec_path, Path(tmp))
+                with _RENDERING:
+                    rendered = build(spec_path, Path(tmp))
             except UserError as exc:  # a VerificationError: a valid spec mlopsgen failed to render, its bug
                 detail = exc.format().replace(str(spec_path), f"{target.project}:{self.spec_file}")
                 kind = "mlopsgen bug" if isinstance(exc, VerificationError) else "invalid spec"
