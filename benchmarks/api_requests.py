@@ -160,8 +160,9 @@ def main_cli() -> int:
             line += (f"  (the limit allows {run['limit_seconds']:.2f} s: {run['ratio_to_limit']:.3f}x; "
                      f"{run['throttled']} 429s)")
         print(line)
-    print("(the fleet reads mlops.yaml and the tree: 2 requests per unchanged repository, "
-          "+ commit and merge request when changed, + CI lint when .gitlab-ci.yml changed)")
+    print("(the fleet reads mlops.yaml and the tree: 2 requests per unchanged repository, + its merge-request "
+          "branch, commit and merge request when changed, + CI lint with --ci-lint; the group listing adds "
+          "one per 100 repositories)")
     return 0
 
 
