@@ -17,7 +17,7 @@ from generator.deliver.writer import MANIFEST
 from generator.errors import EXIT_OUT_OF_DATE
 
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/mlops.yaml"))
-HEAVY = ("yaml", "jinja2", "jsonschema", "generator.render", "generator.spec", "generator.runtimes")
+HEAVY = ("yaml", "jinja2", "jsonschema", "jsonschema_rs", "generator.render", "generator.spec", "generator.runtimes")
 
 # runs `mlopsgen check` in a fresh interpreter, then names the heavy modules it imported
 PROBE = """
@@ -53,7 +53,7 @@ def test_a_changed_spec_is_rendered_to_say_what_differs(rendered_fraud: Project,
     rendered_fraud.edit_spec("maxReplicas: 10", "maxReplicas: 12")
     code, imported, printed = check_in_fresh_interpreter(rendered_fraud)
     assert code == EXIT_OUT_OF_DATE
-    assert {"jinja2", "jsonschema"} <= imported
+    assert {"jinja2", "jsonschema_rs"} <= imported
     assert "stale" in printed
 
 

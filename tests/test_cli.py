@@ -393,3 +393,17 @@ def test_fish_completes(line: str, expected: list[str], tmp_path: Path, cli: Cal
                             cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert (result.returncode, result.stderr) == (0, "")
     assert sorted(row.split("\t")[0] for row in result.stdout.split("\n") if row) == expected
+
+
+def test_every_verb_has_a_grammar_and_a_command_module() -> None:
+    from generator.cli.arguments import DEFINITIONS
+
+    assert sorted(DEFINITIONS) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("verb", list(COMMANDS))
+def test_a_verb_parses_the_same_with_its_grammar_alone(verb: str) -> None:
+    """main builds only the requested verb's grammar: its help must be the one the whole grammar gives."""
+    whole = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    alone = next(a for a in build_parser(verb)._actions if isinstance(a, argparse._SubParsersAction))
+    assert alone.choices[verb].format_help() == whole.choices[verb].format_help()
