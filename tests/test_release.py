@@ -219,3 +219,33 @@ def test_damaged_release_file_is_reported(rendered_fraud: Project, cli) -> None:
     result = promote(cli, rendered_fraud, "staging", "abc123")
     assert result.code == 1
     assert "is not a release history written by mlopsgen" in result.err
+
+
+def test_release_files_read_as_pyyamls_pure_python_emitter_would_write_them() -> None:
+    """release.py writes with libyaml's emitter for speed; files written before (pure Python) must
+    not churn: both give the same text for every state of every runtime."""
+    import dataclasses
+    import itertools
+
+    import yaml
+
+    from generator.render.release import history_text, release_texts
+    from generator.runtimes import REGISTRY
+    from generator.runtimes.release_state import ReleaseState
+
+    compared = 0
+    for runtime, (candidate, traffic, shadow, pinned) in itertools.product(
+            REGISTRY, itertools.product([None, "1.4.0", "sha-'x\"y: z"], [0, 10, 100], [False, True], [False, True])):
+        state = ReleaseState("1.3.0", candidate=candidate, traffic=traffic, shadow=shadow, pinned=pinned)
+        try:
+            ops = runtime.release_ops(state)
+        except Exception:  # noqa: BLE001 - a state this runtime cannot take
+            continue
+        for file, text in release_texts("production", runtime.key, state).items():
+            body = text.split("\n", 2)[2]  # after the two header lines
+            assert body == yaml.safe_dump(ops[file], sort_keys=False, default_flow_style=False)
+            compared += 1
+        history = history_text("production", runtime.key, state, [])
+        assert history.split("\n", 1)[1] == yaml.safe_dump(
+            {"runtime": runtime.key, "current": dataclasses.asdict(state), "releases": []}, sort_keys=False)
+    assert compared > 50
