@@ -95,3 +95,16 @@ def test_verify_reports_every_failure_in_file_order() -> None:
         "rendered artifacts failed verification; nothing was written:\n"
         "  Dockerfile (from spec field 'build'): line 1: base image is not pinned\n"
         "  Jenkinsfile (from spec field 'ci'): line 1: '{' is never closed")
+
+
+def test_shell_scripts_of_one_render_are_parsed_side_by_side_and_judged_each_alone() -> None:
+    """One bash -n per script, started together: a broken script is named, a sound one is not, and a
+    long script that bash stops reading at its first error still gets bash's complaint."""
+    good = RenderedFile("ok.sh", "#!/bin/bash\necho fine\n", Syntax.SHELL, "ci")
+    bad = RenderedFile("bad.sh", "#!/bin/bash\nif true; then\n", Syntax.SHELL, "ci")
+    long_bad = RenderedFile("long.sh", "#!/bin/bash\nfi\n" + "echo padding\n" * 20_000, Syntax.SHELL, "ci")
+    with pytest.raises(VerificationError) as raised:
+        verify([good, bad, long_bad])
+    message = raised.value.message
+    assert "bad.sh (from spec field 'ci'): bash -n: " in message and "long.sh" in message
+    assert "ok.sh" not in message

@@ -14,7 +14,7 @@ from generator.render.verify.registry import VERIFIERS
 
 def verify(files: list[RenderedFile]) -> None:
     """Raise VerificationError naming every failing artifact and the spec section behind it."""
-    context = VerificationContext(rendered_paths=frozenset(f.path for f in files))
+    context = VerificationContext(rendered_paths=frozenset(f.path for f in files), files=tuple(files))
     failures = [f"{f.path} (from spec field '{f.origin}'): {message}"
                 for f in files for message in VERIFIERS[f.syntax].check(f, context)]
     if failures:

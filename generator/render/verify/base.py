@@ -12,9 +12,11 @@ from generator.artifacts import RenderedFile
 
 @dataclass(frozen=True)
 class VerificationContext:
-    """What a verifier may know beyond its own file: a kustomization may only refer to rendered files."""
+    """What a verifier may know beyond its own file: a kustomization may only refer to rendered
+    files; a verifier that runs a tool may run it on all its files of the render at once."""
 
     rendered_paths: frozenset[str]
+    files: tuple[RenderedFile, ...] = ()
 
 
 class Verifier(Protocol):
