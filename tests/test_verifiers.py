@@ -4,7 +4,10 @@ verify(); tests/test_verify_core_kinds.py checks core Kubernetes kinds against k
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from generator.artifacts import RenderedFile, Syntax
 from generator.errors import VerificationError
@@ -108,3 +111,33 @@ def test_shell_scripts_of_one_render_are_parsed_side_by_side_and_judged_each_alo
     message = raised.value.message
     assert "bad.sh (from spec field 'ci'): bash -n: " in message and "long.sh" in message
     assert "ok.sh" not in message
+
+
+GOLDEN_YAML = sorted(p for p in (Path(__file__).resolve().parent.parent / "examples").glob("*/rendered/**/*")
+                     if p.suffix in (".yaml", ".yml") and p.is_file())
+TRICKY_YAML = """
+plain: text
+quoted: "01"
+numbers: [1, 0x1f, 0o17, 1_000, 1.5, .inf, -.nan]
+flags: [yes, no, true, Off, ~, null]
+when: 2026-12-04
+stamp: 2026-12-04T10:00:00Z
+base: &base {a: 1, b: [x, y]}
+merged:
+  <<: *base
+  c: 3
+alias: *base
+---
+- second document
+"""
+
+
+@pytest.mark.parametrize("text", [*(p.read_text(encoding="utf-8") for p in GOLDEN_YAML), TRICKY_YAML],
+                         ids=[*(p.relative_to(p.parents[2]).as_posix() for p in GOLDEN_YAML), "tricky"])
+def test_rendered_yaml_is_read_exactly_as_pyyamls_safe_loader_reads_it(text: str) -> None:
+    from generator.render.verify.yaml_documents import yaml_documents
+
+    expected = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    got = list(yaml_documents(text))
+    assert got == expected
+    assert [type(d) for d in got] == [type(d) for d in expected]

@@ -33,12 +33,38 @@ def yaml_documents(text: str) -> Iterator[Any]:
             node = loader.get_node()
             if node is None:
                 continue
-            _no_duplicate_keys(node)
-            yield loader.construct_document(node)
+            yield _data(node, loader)
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+
+
+def _data(node: yaml.Node, loader: Any) -> Any:
+    """The node as SafeLoader would construct it, refusing repeated keys on the way. Strings,
+    plain mappings and sequences are built here (most of a manifest, and the constructor's
+    bookkeeping is most of its cost); every other node (numbers, booleans, nulls, timestamps,
+    merge keys) by the loader itself. tests/test_verifiers.py checks both agree on every golden file."""
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    if tag == _SEQ:
+        return [_data(item, loader) for item in node.value]
+    if tag != _MAP or any(not isinstance(key, yaml.ScalarNode) or key.tag == _TAG + "merge" for key, _ in node.value):
+        _no_duplicate_keys(node)
+        return loader.construct_object(node, deep=True)
+    mapping: dict[Any, Any] = {}
+    seen = set()
+    for key, value in node.value:
+        if key.value in seen:  # the text, as consumers that read keys as strings see it
+            raise ValueError(f"duplicate key '{key.value}' on line {key.start_mark.line + 1}")
+        seen.add(key.value)
+        mapping[_data(key, loader)] = _data(value, loader)
+    return mapping
 
 
 def _no_duplicate_keys(node: yaml.Node) -> None:
