@@ -122,6 +122,9 @@ def test_generated_files_pass_the_real_validators(scaffolded: dict[str, Path], t
     (["ci=circleci"], "ci='circleci' is not one of"),
     (["colour=red"], "unknown answer 'colour'"),
     (["name"], "is not key=value"),
+    (["name=json"], "would hide Python's standard-library module json"),
+    (["name=generator"], "would hide the module generator that mlopsgen"),
+    (["name=jinja2"], "would hide the module jinja2"),
 ])
 def test_invalid_answers_fail_before_anything_is_written(tmp_path: Path, cli: Callable[..., CliResult],
                                                          answers: list[str], expected: str) -> None:

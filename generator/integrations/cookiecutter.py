@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,11 @@ def validate_answers(answers: dict[str, str]) -> None:
             if not DNS_LABEL.match(value) or len(value) > 40:
                 problems.append(f"{key}={value!r} is not a DNS-1123 label of at most 40 characters "
                                 "(lower-case letters, digits and '-', starting with a letter, not ending with '-')")
+    package = answers.get("name", _default("name")).replace("-", "_")
+    hidden = _shadowed(package)
+    if hidden:
+        problems.append(f"name={answers.get('name')!r} makes the model's package {package}, which would hide "
+                        f"{hidden} in the repository's virtualenv (choose another name, e.g. with a team prefix)")
     if "image" in answers and (not IMAGE.match(answers["image"]) or len(answers["image"]) > 255):
         problems.append(f"image={answers['image']!r} is not an image repository without a tag "
                         "(lower-case, e.g. registry.example.com/team/model)")
@@ -100,6 +106,32 @@ def validate_answers(answers: dict[str, str]) -> None:
         raise UserError("invalid answers; nothing was written:\n  " + "\n  ".join(problems),
                         "fix the answers (mlopsgen init --help lists them); every other field can be changed "
                         "later in mlops.yaml")
+
+
+def _shadowed(package: str) -> str | None:
+    """What an installed package of this name would hide: the scaffold installs its model package
+    (src/<name with '_'>) next to mlopsgen, so `json` or `generator` would break every job."""
+    if package in sys.stdlib_module_names:
+        return f"Python's standard-library module {package}"
+    if package in _mlopsgen_modules():
+        return f"the module {package} that mlopsgen (or a package it needs) is imported as"
+    return None
+
+
+def _mlopsgen_modules() -> set[str]:
+    """mlopsgen's own top-level package and those of the distributions it requires."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+
+    modules = {"generator"}
+    try:
+        required = [r for r in requires("mlopsgen") or [] if "extra ==" not in r]  # not the test extra's
+        wanted = {re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0].lower().replace("_", "-") for r in required}
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return modules
+    for module, dists in packages_distributions().items():
+        if any(d.lower().replace("_", "-") in wanted for d in dists):
+            modules.add(module)
+    return modules
 
 
 def _literal(value: str) -> str:
