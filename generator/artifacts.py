@@ -130,8 +130,8 @@ class Provenance:
     """
 
     source: str  # the spec, as generated files name it (spec_source)
-    model: str = ""  # metadata.name
-    inputs: str = ""  # inputs_digest(...); "" when unknown (then check always renders)
+    model: str  # metadata.name
+    inputs: str  # inputs_digest(...); "" in a manifest written before digests (then check renders)
 
 
 def inputs_digest(version: str, source: str, spec_sha256: str) -> str:

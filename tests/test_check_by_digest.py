@@ -69,7 +69,8 @@ def test_a_comment_in_the_spec_makes_only_the_manifest_stale(rendered_fraud: Pro
 
 
 @pytest.mark.parametrize("damage", ["edit a generated file", "delete a state file", "drop the digest",
-                                    "another mlopsgen version", "corrupt the manifest", "move the spec"])
+                                    "another mlopsgen version", "corrupt the manifest", "edit the manifest",
+                                    "move the spec"])
 def test_anything_the_digests_cannot_vouch_for_goes_to_the_full_comparison(
         rendered_fraud: Project, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
     out = rendered_fraud.out
@@ -90,6 +91,10 @@ def test_anything_the_digests_cannot_vouch_for_goes_to_the_full_comparison(
         monkeypatch.setattr(freshness, "__version__", "99.0.0")
     elif damage == "corrupt the manifest":
         manifest.write_text("{not json", encoding="utf-8")
+    elif damage == "edit the manifest":  # its digest still matches, but it no longer lists the state files
+        raw = json.loads(manifest.read_text(encoding="utf-8"))
+        del raw["state"]
+        manifest.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
     else:  # the same bytes under another name: generated files quote the spec's path
         spec = spec.rename(spec.with_name("model.yaml"))
     assert freshness.current_without_rendering(spec, out) is None

@@ -71,9 +71,10 @@ def _requested_command(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    output_format = _requested_format(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    output_format = _requested_format(words)
     try:
-        args = build_parser(_requested_command(sys.argv[1:] if argv is None else argv)).parse_args(argv)
+        args = build_parser(_requested_command(words)).parse_args(argv)
         output_format = getattr(args, "format", "text")
         if args.command is None:
             build_parser().print_help()

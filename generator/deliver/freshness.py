@@ -8,13 +8,12 @@ costs little more than Python's start-up (benchmarks/render_speed.py)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
 from generator.artifacts import Provenance, RenderedFile, inputs_digest, read_marker, spec_source
-from generator.deliver.writer import MANIFEST, Action, Change, DirectorySnapshot, plan_changes
+from generator.deliver.writer import MANIFEST, Action, Change, DirectorySnapshot, Manifest, plan_changes
 
 
 @dataclass(frozen=True)
@@ -36,24 +35,26 @@ def current_without_rendering(spec_path: Path, directory: Path) -> Current | Non
     produce the same files: rendering reads nothing else), every generated file it lists still
     has the blob it lists, and every state file exists. None whenever anything differs or cannot be
     read: then the caller renders, and explains what differs."""
-    try:
-        raw = json.loads((directory / MANIFEST).read_bytes())
-        spec_sha256 = hashlib.sha256(spec_path.read_bytes()).hexdigest()
-        inputs, files, state, blobs = raw["inputs"], raw["files"], raw["state"], raw["blobs"]
-        model = raw["model"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not inputs or inputs != inputs_digest(__version__, spec_source(spec_path, directory), spec_sha256):
-        return None
-    if not (isinstance(files, list) and isinstance(state, list) and isinstance(blobs, dict)
-            and isinstance(model, str)) or sorted(blobs) != sorted(files):
-        return None
     there = DirectorySnapshot(directory)
-    if any(not isinstance(p, str) or there.blob(p) != blobs[p] for p in files):
+    try:
+        spec_sha256 = hashlib.sha256(spec_path.read_bytes()).hexdigest()
+        data = there.read(MANIFEST)
+    except OSError:
         return None
-    if any(not isinstance(p, str) or not (directory / p).is_file() for p in state):
+    manifest = Manifest.parse(data)
+    if data is None or data != manifest.render():
+        return None  # none, or not byte for byte what mlopsgen writes (edited by hand): render and compare
+    recorded, paths = manifest.provenance, (*manifest.files, *manifest.state)
+    if not recorded.inputs or not all(isinstance(p, str) for p in paths):
         return None
-    return Current(model, len(files) + len(state))
+    if recorded.inputs != inputs_digest(__version__, spec_source(spec_path, directory), spec_sha256):
+        return None
+    blobs = dict(manifest.blobs)
+    if sorted(blobs) != sorted(manifest.files) or any(there.blob(p) != blobs[p] for p in manifest.files):
+        return None
+    if not all((directory / p).is_file() for p in manifest.state):
+        return None
+    return Current(recorded.model, len(paths))
 
 
 def findings(there: DirectorySnapshot, files: list[RenderedFile],

@@ -23,20 +23,16 @@ class RateLimitPacer:
         self._remaining: int | None = None  # None: unknown (no headers yet, or a new window)
         self._reset = 0.0
         self._in_flight = 0
-        self.waits = 0  # how many times a request was held (for --format json and benchmarks)
 
     def acquire(self) -> None:
         with self._changed:
-            held = False
             while True:
                 now = self._clock()
                 if self._remaining is not None and now >= self._reset:
                     self._remaining = None  # the window GitLab reported is over
                 if self._remaining is None or self._remaining > self._in_flight:
                     self._in_flight += 1
-                    self.waits += held
                     return
-                held = True
                 self._changed.wait(timeout=max(self._reset - now, 0.01))
 
     def release(self, headers: Mapping[str, str] | None) -> None:
