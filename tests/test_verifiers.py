@@ -4,6 +4,8 @@ verify(); tests/test_verify_core_kinds.py checks core Kubernetes kinds against k
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from generator.errors import VerificationError
 from generator.render.verify import verify
 from generator.render.verify.base import VerificationContext
 from generator.render.verify.registry import VERIFIERS
+from generator.render.verify.shell import parsed_part
 
 NO_OTHER_FILES = VerificationContext(rendered_paths=frozenset())
 
@@ -111,6 +114,43 @@ def test_shell_scripts_of_one_render_are_parsed_side_by_side_and_judged_each_alo
     message = raised.value.message
     assert "bad.sh (from spec field 'ci'): bash -n: " in message and "long.sh" in message
     assert "ok.sh" not in message
+
+
+@pytest.mark.parametrize("value", ["plain", "", "it's", "two words", "a\nb", "$(reboot)", "`id`", "x'; rm -rf / #",
+                                   "'", "\\", "; fi", "\"unbalanced", "${x:?}"])
+def test_a_quoted_value_is_outside_the_part_bash_judges(value: str) -> None:
+    """The `sh` filter's assignments before the body are inert: scripts that differ only there share
+    one verdict, whatever the value (and a value that is not one quoted word is judged with the rest)."""
+    body = "set -euo pipefail\necho \"$model\"\n"
+    script = f"#!/usr/bin/env bash\n# about {value!r}\nmodel={shlex.quote(value)}\n\n{body}"
+    assert parsed_part(script) == body
+    assert _problems("x.sh", script, Syntax.SHELL) == []
+
+
+@pytest.mark.parametrize("prefix", ["model='open\n", "model=$(date)\n", "model=a b\n", "model=\"x\"\n",
+                                    "alias fi=true\n", "model=x\\\n", "model='a'\"\n"])
+def test_anything_else_before_the_body_is_judged_with_it(prefix: str) -> None:
+    script = f"#!/usr/bin/env bash\n{prefix}echo ok\n"
+    assert parsed_part(script).startswith(prefix.split("\n")[0])
+
+
+def test_a_refused_body_is_reported_with_the_whole_scripts_line_numbers() -> None:
+    script = "#!/bin/bash\nmodel='a'\nmodel2='b'\nif true; then\n"
+    found = _problems("x.sh", script, Syntax.SHELL)
+    assert len(found) == 1 and "line 5" in found[0], found
+
+
+def test_every_golden_script_gets_the_verdict_bash_gives_the_whole_of_it() -> None:
+    scripts = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*/rendered/**/*.sh"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text(encoding="utf-8")
+        whole = subprocess.run(["bash", "-n"], input=text.encode(), capture_output=True, check=False)
+        part = subprocess.run(["bash", "-n"], input=parsed_part(text).encode(), capture_output=True, check=False)
+        assert whole.returncode == part.returncode == 0, path
+        assert "set -euo pipefail" in parsed_part(text).splitlines()[0], path  # the values are all before it
+    bodies = {parsed_part(p.read_text(encoding="utf-8")) for p in scripts if p.name == "mlopsgen-release.sh"}
+    assert len(bodies) == 1  # one bash -n for every model's release script
 
 
 GOLDEN_YAML = sorted(p for p in (Path(__file__).resolve().parent.parent / "examples").glob("*/rendered/**/*")

@@ -29,7 +29,7 @@ class ReleaseScript:
         server, _, project = spec.deploy.gitops.repo.removesuffix(".git").partition("://")[2].partition("/")
         apps = [ArgoCDApplication(env.name, environment_names(spec, env).application, env.approval)
                 for env in spec.deploy.environments]
-        context = {"gitops_server": f"https://{server}", "gitops_project": project, "argocd_apps": apps,
-                   "known_environments": ", ".join(app.env for app in apps)}
+        context = {"gitops_server": f"https://{server}", "gitops_project": project,
+                   "environments": "\n".join(f"{app.env} {app.application} {app.sync}" for app in apps)}
         return [PlannedArtifact(RELEASE_SCRIPT, "scripts/mlopsgen-release.sh.j2", Syntax.SHELL, "deploy.gitops",
                                 context, executable=True)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,15 +16,30 @@ from generator.render.verify.base import VerificationContext
 _VERDICTS: dict[str, str] = {}
 MAX_VERDICTS = 256
 
+# Leading comments and `name=value` lines whose value is one word as shlex.quote writes it (the `sh`
+# filter: 'quoted', '"'"' for a quote, or only safe characters): each is a complete command that
+# leaves bash's parser where it started, so the script parses as its remainder does. Scripts that
+# differ only in those values (every model's release script) share one bash -n.
+_INERT_PREFIX = re.compile(
+    r"""(?:(?:#[^\n]*|[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"'"|[A-Za-z0-9_@%+=:,./-])*)?\n)*""", re.ASCII)
+
+
+def parsed_part(script: str) -> str:
+    """The part of the script whose bash -n verdict is the script's: all of it after the inert prefix."""
+    match = _INERT_PREFIX.match(script)  # always matches, if only ''
+    return script[match.end():] if match else script
+
 
 @dataclass(frozen=True)
 class ShellVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
-        if file.content not in _VERDICTS:  # every script of the render at once: one bash each, side by side
-            _parse([*(f.content for f in context.files if f.syntax is file.syntax), file.content])
-        error = _VERDICTS.get(file.content, "")
-        if error:
-            yield "bash -n: " + error
+        part = parsed_part(file.content)
+        if part not in _VERDICTS:  # every script of the render at once: one bash each, side by side
+            _parse([*(parsed_part(f.content) for f in context.files if f.syntax is file.syntax), part])
+        if _VERDICTS.get(part, ""):  # refused: bash's own words, with the whole script's line numbers
+            if file.content not in _VERDICTS:
+                _parse([file.content])
+            yield "bash -n: " + (_VERDICTS.get(file.content) or _VERDICTS[part])
 
 
 def _parse(scripts: list[str]) -> None:
