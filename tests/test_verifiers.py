@@ -181,3 +181,11 @@ def test_rendered_yaml_is_read_exactly_as_pyyamls_safe_loader_reads_it(text: str
     got = list(yaml_documents(text))
     assert got == expected
     assert [type(d) for d in got] == [type(d) for d in expected]
+
+
+def test_a_remembered_plain_scalar_resolves_as_it_did_the_first_time() -> None:
+    from generator.render.verify.yaml_documents import yaml_documents
+
+    expected = repr(list(yaml.load_all(TRICKY_YAML, Loader=yaml.SafeLoader)))  # repr: True is not 1
+    assert repr(list(yaml_documents(TRICKY_YAML))) == expected
+    assert repr(list(yaml_documents(TRICKY_YAML))) == expected  # now from what the loader remembered

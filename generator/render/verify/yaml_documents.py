@@ -9,9 +9,31 @@ from typing import Any
 import yaml
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
+_PLAIN_TAGS: dict[str, str] = {}  # a plain scalar's text -> the tag SafeLoader resolves it to
+MAX_PLAIN_TAGS = 65_536
+
+
+class _Loader(_SafeLoader):
+    """SafeLoader, remembering what each plain scalar resolves to: resolving is a pure function of the
+    text (no path resolvers are registered), and the same keys and values recur in every manifest."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if not implicit[0]:  # quoted: a string
+            return _STR
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(_PLAIN_TAGS) < MAX_PLAIN_TAGS:
+                _PLAIN_TAGS[value] = tag
+        return tag
 
 
 def parsed_documents(text: str) -> Generator[str, None, list[Any] | None]:
@@ -38,10 +60,6 @@ def yaml_documents(text: str) -> Iterator[Any]:
         raise ValueError(f"not valid YAML: {exc}") from None
     finally:
         loader.dispose()
-
-
-_TAG = "tag:yaml.org,2002:"
-_STR, _MAP, _SEQ = _TAG + "str", _TAG + "map", _TAG + "seq"
 
 
 def _data(node: yaml.Node, loader: Any) -> Any:
