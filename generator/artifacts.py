@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from generator.frozen import frozen
 
 
 class Syntax(Enum):
@@ -27,7 +29,7 @@ class Syntax(Enum):
         self.comment = comment
 
 
-@dataclass(frozen=True)
+@frozen
 class PlannedArtifact:
     """One file the plan says to render: which blueprint, with which values."""
 
@@ -41,7 +43,7 @@ class PlannedArtifact:
     literal: str | None = None  # content made by code, not a blueprint (state seeds): no marker
 
 
-@dataclass(frozen=True)
+@frozen
 class RenderedFile:
     path: str
     content: str
@@ -71,7 +73,7 @@ def marker_line(syntax: Syntax, version: str, source: str, body: str) -> str:
             f"Do not edit: change {source} and run `mlopsgen render`.\n")
 
 
-@dataclass(frozen=True)
+@frozen
 class Marker:
     version: str
     source: str
@@ -119,7 +121,7 @@ def body_digest_of(content: str) -> str:
     return hashlib.sha256(body_of(content).encode("utf-8")).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@frozen
 class Provenance:
     """Where a set of generated files came from, as their manifest records it.
 

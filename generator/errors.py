@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from generator.frozen import frozen
+
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
@@ -13,7 +15,7 @@ EXIT_UNDETERMINED = 5  # `analyze`: the SLOs could not be judged (Prometheus unr
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     """One thing wrong with a spec, located as precisely as we know."""
 

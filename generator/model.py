@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from generator.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Metadata:
     name: str
     team: str
@@ -13,14 +13,14 @@ class Metadata:
     description: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Model:
     framework: str
     uri: str
     version: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Registry:
     provider: str  # gitlab | ecr | gar | oci
     image: str  # repository, no tag
@@ -34,7 +34,7 @@ class Registry:
         return self.image.split("/", 1)[0]
 
 
-@dataclass(frozen=True)
+@frozen
 class Build:
     base_image: str
     requirements: str
@@ -43,7 +43,7 @@ class Build:
     registry: Registry
 
 
-@dataclass(frozen=True)
+@frozen
 class Resources:
     cpu: str
     memory: str
@@ -52,7 +52,7 @@ class Resources:
     gpu: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Autoscaling:
     min_replicas: int
     max_replicas: int
@@ -60,7 +60,7 @@ class Autoscaling:
     target: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Scheduling:
     cloud: str  # eks | gke | any
     gpu_type: str
@@ -68,14 +68,14 @@ class Scheduling:
     node_selector: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class PayloadLogging:
     bootstrap_servers: str
     topic: str
     mode: str  # all | request | response
 
 
-@dataclass(frozen=True)
+@frozen
 class Serving:
     runtime: str  # kserve | seldon | bentoml
     deployment_mode: str  # serverless | raw (kserve)
@@ -88,21 +88,21 @@ class Serving:
     runtime_key: str  # the runtime plugin's registry key (generator/runtimes): runtime and deployment mode
 
 
-@dataclass(frozen=True)
+@frozen
 class Threshold:
     metric: str
     minimum: float | None
     maximum: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelValidation:
     command: str
     metrics_file: str
     thresholds: tuple[Threshold, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Tests:
     lint: str | None
     unit: str | None
@@ -110,7 +110,7 @@ class Tests:
     model_validation: ModelValidation | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Security:
     sast: bool
     dependency_scan: bool
@@ -127,7 +127,7 @@ class Security:
         return tuple(s.upper() for s in order[order.index(self.fail_on):])
 
 
-@dataclass(frozen=True)
+@frozen
 class JenkinsSettings:
     agent_label: str
     registry_credentials: str
@@ -137,7 +137,7 @@ class JenkinsSettings:
     argocd_credentials: str = "argocd-token"  # secret text: ARGOCD_AUTH_TOKEN of the deploy stages
 
 
-@dataclass(frozen=True)
+@frozen
 class CI:
     targets: tuple[str, ...]
     image: str
@@ -148,7 +148,7 @@ class CI:
     jenkins: JenkinsSettings
 
 
-@dataclass(frozen=True)
+@frozen
 class CanaryStep:
     weight: int
     pause: str | None  # duration such as 10m; None on the last step
@@ -158,7 +158,7 @@ class CanaryStep:
         return duration_seconds(self.pause) if self.pause else 0
 
 
-@dataclass(frozen=True)
+@frozen
 class Environment:
     name: str
     namespace: str
@@ -184,21 +184,21 @@ class Environment:
         return tuple(s for s in self.steps if s.weight < 100)
 
 
-@dataclass(frozen=True)
+@frozen
 class GitOps:
     repo: str
     path: str
     branch: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ArgoCD:
     project: str
     namespace: str
     server: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Deploy:
     gitops: GitOps
     argocd: ArgoCD
@@ -208,7 +208,7 @@ class Deploy:
     case: str = "new-capability"
 
 
-@dataclass(frozen=True)
+@frozen
 class SLO:
     name: str
     signal: str  # see SIGNALS in the schema: latency, errorRate, throughput, ..., custom
@@ -224,7 +224,7 @@ class SLO:
     max_regression: float | None = None  # an analysis of one version: at most this much worse than stable
 
 
-@dataclass(frozen=True)
+@frozen
 class Monitoring:
     prometheus_url: str
     rule_selector: tuple[tuple[str, str], ...]
@@ -233,13 +233,13 @@ class Monitoring:
     exporter: str = "mlopsgen"  # what the model server exports (generator/runtimes/exporters.py)
 
 
-@dataclass(frozen=True)
+@frozen
 class KafkaTopic:
     bootstrap_servers: str
     topic: str
 
 
-@dataclass(frozen=True)
+@frozen
 class DataTrigger:
     """New data starts a retraining run: exactly one of the three is set."""
 
@@ -261,14 +261,14 @@ class DataTrigger:
         return self.airflow_dataset
 
 
-@dataclass(frozen=True)
+@frozen
 class TrainingTriggers:
     schedule: str  # cron, UTC; "" when unset
     data: DataTrigger | None
     alerts: tuple[str, ...]  # names of monitoring SLOs whose alert starts a run
 
 
-@dataclass(frozen=True)
+@frozen
 class ColumnCheck:
     name: str
     type: str  # number | integer | string | boolean
@@ -278,14 +278,14 @@ class ColumnCheck:
     allowed: tuple[str, ...]  # strings: the only values allowed; empty = any
 
 
-@dataclass(frozen=True)
+@frozen
 class DriftCheck:
     reference: str  # path of the reference data set (same format)
     max_psi: float  # population stability index per numeric column
     bins: int
 
 
-@dataclass(frozen=True)
+@frozen
 class DataChecks:
     """Run by `mlopsgen data-check` before training; any failure (or unreadable data) stops the run."""
 
@@ -299,7 +299,7 @@ class DataChecks:
     drift: DriftCheck | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Champion:
     """The retrained model must beat the production model on this metric, on the same data."""
 
@@ -308,14 +308,14 @@ class Champion:
     min_improvement: float  # absolute difference in the metric
 
 
-@dataclass(frozen=True)
+@frozen
 class Evaluation:
     command: str  # reads $MODEL_URI, writes the metrics JSON object to $METRICS_FILE
     thresholds: tuple[Threshold, ...]
     champion: Champion
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelRegistry:
     provider: str  # mlflow
     tracking_uri: str
@@ -325,7 +325,7 @@ class ModelRegistry:
     auth: str = "token"  # token: MLFLOW_TRACKING_TOKEN | basic: MLFLOW_TRACKING_USERNAME/PASSWORD
 
 
-@dataclass(frozen=True)
+@frozen
 class Training:
     orchestrator: str  # gitlab | jenkins | airflow
     triggers: TrainingTriggers
@@ -355,7 +355,7 @@ def version_text(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Platform:
     """The cluster the manifests are for (schema: platform): the version of each piece by its name
     there (kubernetes, argocd, argoRollouts, knative, and each runtime's controller) and the Knative
@@ -369,7 +369,7 @@ class Platform:
         return dict(self.versions)[name]
 
 
-@dataclass(frozen=True)
+@frozen
 class Spec:
     """The whole normalised spec, plus where it came from."""
 

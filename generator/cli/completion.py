@@ -12,8 +12,9 @@ import argparse
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from generator.frozen import frozen
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -22,7 +23,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _FLAG = re.compile(r"--?[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-@dataclass(frozen=True)
+@frozen
 class Option:
     flags: tuple[str, ...]
     help: str
@@ -31,7 +32,7 @@ class Option:
     files: bool  # its value is a path
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandTree:
     path: tuple[str, ...]  # ("mlopsgen", "registry", "register")
     help: str

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK, EXIT_UNDETERMINED, EXIT_USER_ERROR, UserError
+from generator.frozen import frozen
 from generator.integrations.prometheus import query
 from generator.model import SLO
 from generator.render.promql import number, release_version, slo_queries
@@ -28,7 +29,7 @@ NO_VALUE = "no value (NaN: nothing to divide by in the window, e.g. no requests)
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     slo: str
     status: str  # pass | fail | inconclusive

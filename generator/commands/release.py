@@ -4,7 +4,7 @@ commit per promotion (a rollback is a new, auditable commit)."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from generator.deliver.delivery import ChangeSet, Route, deliver
 from generator.deliver.release_store import DirectoryStore
 from generator.deliver.writer import Action, Change
 from generator.errors import EXIT_OK, UsageError, UserError
+from generator.frozen import frozen
 from generator.integrations.remote import GitLabAccess, open_gitlab
 from generator.render.release import Outcome, ReleaseStore, promote, rollback
 from generator.spec.defaults import with_defaults
@@ -21,7 +22,7 @@ from generator.spec.intake import load_valid_spec
 from generator.spec.validation import spec_schema
 
 
-@dataclass(frozen=True)
+@frozen
 class SnapshotStore:
     snapshot: BranchSnapshot
     prefix: str

@@ -11,10 +11,10 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator.ct.table_scan import NUMERIC, ColumnScan, TableScan, UnreadableData, scan_table
+from generator.frozen import frozen
 from generator.model import ColumnCheck, DataChecks, DriftCheck
 
 # the order results are reported in; within a check, by column
@@ -23,7 +23,7 @@ TYPES = NUMERIC | {"string", "boolean"}
 PSI_EPSILON = 1e-4  # stands in for an empty bin's share, so the logarithm stays finite
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckResult:
     check: str
     column: str | None
@@ -43,7 +43,7 @@ class CheckResult:
         return out
 
 
-@dataclass(frozen=True)
+@frozen
 class DataCheckReport:
     passed: bool
     rows: int

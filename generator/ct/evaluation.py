@@ -7,14 +7,14 @@ cannot be judged (a missing or non-numeric metric) fails: the champion stays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from generator.ct.metrics import check_thresholds, number
+from generator.frozen import frozen
 from generator.model import Spec, Training
 
 
-@dataclass(frozen=True)
+@frozen
 class EvaluationReport:
     model: str
     champion_uri: str

@@ -9,10 +9,11 @@ MLflow's REST API. Statuses are MLflow's (``mlflow/protos/model_registry.proto``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from generator.errors import UserError
+from generator.frozen import frozen
 
 READY, PENDING, FAILED = "READY", "PENDING_REGISTRATION", "FAILED_REGISTRATION"
 NOT_REGISTERED = "NOT_REGISTERED"  # ours, not MLflow's: the registry has no such version
@@ -32,7 +33,7 @@ class RegistryError(UserError):
         return {**super().to_json(), "error_code": self.error_code, "status": self.status}
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelVersion:
     name: str
     version: str
@@ -48,7 +49,7 @@ class ModelVersion:
         return f"models:/{self.name}/{self.version}"
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelSource:
     """What a new version is created from, as the registry will accept it: the source URI, the run
     that produced it and, for an MLflow 3 logged model (models:/m-...), its model_id."""

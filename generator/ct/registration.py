@@ -16,7 +16,6 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from generator.ct.model_registry import (
     RegistryError,
 )
 from generator.errors import UserError
+from generator.frozen import frozen
 from generator.model import Spec, Training
 
 REGISTRATION_TIMEOUT = 600.0
@@ -66,7 +66,7 @@ def deployed_version(spec: Spec, training: Training) -> tuple[str, str]:
     return name, version
 
 
-@dataclass(frozen=True)
+@frozen
 class ReportMetrics:
     """The challenger's metrics of an evaluate report as tag values, and the ones left out."""
 
@@ -150,7 +150,7 @@ def status_of(registry: ModelRegistry, name: str, version: str) -> str:
         return NOT_REGISTERED
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """`registry check`: may the spec's version be deployed, and why (not)."""
 
@@ -185,7 +185,7 @@ def move_alias(registry: ModelRegistry, name: str, version: str, alias: str) -> 
     return before.version if before else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Registered:
     """The record of a registered version: `registry register --output` writes it, `propose` reads it."""
 

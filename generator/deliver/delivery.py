@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from generator.deliver.backends import BranchHead, BranchSnapshot, ConflictError, MergeRequest, Repository
 from generator.deliver.writer import WRITES, Change
 from generator.errors import UserError
+from generator.frozen import frozen
 
 ATTEMPTS = 3  # re-read and re-plan when the branch moved under us
 BASE, FINGERPRINT, CHANGES = "Mlopsgen-Base", "Mlopsgen-Fingerprint", "Mlopsgen-Changes"
 
 
-@dataclass(frozen=True)
+@frozen
 class ChangeSet:
     """What to deliver, planned against whatever the target branch holds when it is read."""
 
@@ -35,7 +36,7 @@ class ChangeSet:
     before_commit: Callable[[list[Change], str], None] | None = None  # last check of the writes (CI lint)
 
 
-@dataclass(frozen=True)
+@frozen
 class Proposal:
     """A merge request to open or keep current: its source branch, title and description."""
 
@@ -44,7 +45,7 @@ class Proposal:
     describe: Callable[[list[Change]], str]
 
 
-@dataclass(frozen=True)
+@frozen
 class Route:
     """Where a change set goes: a repository, the branch it must end up on, and how."""
 
@@ -171,7 +172,7 @@ def fingerprint_of(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
+@frozen
 class _Held:
     """What mlopsgen's merge-request branch holds, from its head commit's trailers."""
 

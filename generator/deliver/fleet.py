@@ -19,12 +19,13 @@ from generator.deliver.backends import BackendError, BranchSnapshot, Repository
 from generator.deliver.sync import Destination, SyncOptions, sync
 from generator.deliver.writer import write_atomically
 from generator.errors import UserError, VerificationError
+from generator.frozen import frozen
 
 SPEC_FILE = "mlops.yaml"
 DONE = ("changed", "unchanged", "skipped", "would-change")
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     project: str  # group/repo
     branch: str | None  # default branch when known (group listings say it), else asked for

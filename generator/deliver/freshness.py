@@ -8,22 +8,22 @@ costs little more than Python's start-up (benchmarks/render_speed.py)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
 from generator.artifacts import Provenance, RenderedFile, inputs_digest, read_marker, spec_source
 from generator.deliver.writer import MANIFEST, Action, Change, DirectorySnapshot, Manifest, plan_changes
+from generator.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     path: str
     status: str  # missing | stale | hand-edited | not-generated | orphaned
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Current:
     model: str
     files: int  # generated files, state files included

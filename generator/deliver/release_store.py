@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator.deliver.writer import write_atomically
+from generator.frozen import frozen
 from generator.render.release import HISTORY_FILE, Outcome
 
 
-@dataclass(frozen=True)
+@frozen
 class DirectoryStore:
     root: Path
 

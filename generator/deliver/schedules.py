@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from generator.deliver.backends import BackendError
+from generator.frozen import frozen
 from generator.model import Spec
 from generator.render.targets.ci import CI_TARGETS
 
@@ -35,7 +36,7 @@ def manages_schedule(spec: Spec) -> bool:
     return any(target.manages_schedules(spec) for target in CI_TARGETS)
 
 
-@dataclass(frozen=True)
+@frozen
 class Schedule:
     """A pipeline schedule as GitLab lists it."""
 
@@ -48,7 +49,7 @@ class Schedule:
     owner: str = ""  # username, "" when GitLab did not say
 
 
-@dataclass(frozen=True)
+@frozen
 class WantedSchedule:
     description: str
     ref: str  # a branch name

@@ -9,18 +9,17 @@ on since is refused instead, so a stale checkout never reverts somebody's newer 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from generator import __version__
 from generator.artifacts import Provenance, RenderedFile
 from generator.deliver.backends import BranchSnapshot, Repository
 from generator.deliver.delivery import ChangeSet, Delivery, Proposal, Route, deliver, fingerprint_of
 from generator.deliver.writer import MANIFEST, WRITES, Action, Change, blob_id, plan_changes, refuse_conflicts
 from generator.errors import UserError
+from generator.frozen import frozen
 from generator.render.targets.ci import CI_TARGETS
 
 
-@dataclass(frozen=True)
+@frozen
 class SpecFile:
     """The spec as the repository must hold it beside its generated files."""
 
@@ -29,7 +28,7 @@ class SpecFile:
     started_from: str | None = None  # blob id of the spec the checkout started from; None: unknown
 
 
-@dataclass(frozen=True)
+@frozen
 class Destination:
     """A repository, the branch its files belong on, and the rendered files that belong there."""
 
@@ -41,7 +40,7 @@ class Destination:
     spec: SpecFile | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class SyncOptions:
     source: str  # the spec, as generated files name it
     merge_request_branch: str | None = None  # None: commit straight to the destination's branch

@@ -11,13 +11,13 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
 from generator.artifacts import Provenance, RenderedFile, body_digest_of, read_marker
 from generator.errors import UserError
+from generator.frozen import frozen
 
 MANIFEST = ".mlopsgen/manifest.json"
 
@@ -34,7 +34,7 @@ class Action(Enum):
 WRITES = (Action.CREATE, Action.UPDATE, Action.DELETE)  # the actions that change a tree
 
 
-@dataclass(frozen=True)
+@frozen
 class Change:
     path: str
     action: Action
@@ -45,7 +45,7 @@ class Change:
     edited: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Manifest:
     """The paths mlopsgen owns in a tree, and the git blob id of each generated file as written.
 
@@ -109,7 +109,7 @@ class Snapshot(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class DirectorySnapshot:
     root: Path
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import quote
 
 from generator.errors import UserError
+from generator.frozen import frozen
 from generator.integrations.jenkins_job import (
     MULTIBRANCH_ROOT,
     PIPELINE_ROOT,
@@ -33,7 +34,7 @@ USER_VARIABLE = "JENKINS_USER"
 LINT_PATH = "/pipeline-model-converter/validate"
 
 
-@dataclass(frozen=True)
+@frozen
 class Connection:
     url: str  # Jenkins root URL, no trailing slash
     user: str  # "" for anonymous

@@ -8,9 +8,9 @@ name or repository URL are escaped by construction, never spliced into markup.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 from generator.errors import UserError
+from generator.frozen import frozen
 
 SCRIPT_PATH = "Jenkinsfile"
 RETRAIN_SCRIPT_PATH = "Jenkinsfile.retrain"  # generator.render.targets.jenkins renders it
@@ -21,7 +21,7 @@ _MULTIBRANCH_FACTORY = "org.jenkinsci.plugins.workflow.multibranch.WorkflowBranc
 _UNSAFE_NAME_CHARACTERS = "?*/\\%!@#$^&|<>[]:;"
 
 
-@dataclass(frozen=True)
+@frozen
 class JobSettings:
     name: str  # the job's own name, without folders
     folders: tuple[str, ...]  # enclosing folders, outermost first

@@ -29,11 +29,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from generator import __version__
 from generator.ct.model_registry import FAILED, PENDING, READY, ModelSource, ModelVersion, RegistryError
+from generator.frozen import frozen
 from generator.integrations import mlflow_sources
 
 # the registry's vocabulary lives in generator/ct/model_registry.py; re-exported for callers of this client
@@ -48,7 +49,7 @@ BEARER_REFUSED_HINT = ("a token was sent; MLflow's own auth (mlflow server --app
                        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (training.registry.auth: basic)")
 
 
-@dataclass(frozen=True)
+@frozen
 class Credentials:
     token: str = field(default="", repr=False)
     username: str = ""

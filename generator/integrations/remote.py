@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.deliver.backends import BackendError, Repository
 from generator.errors import UserError
+from generator.frozen import frozen
 
 if TYPE_CHECKING:
     from generator.integrations.rate_limit import RateLimitPacer
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabAccess:
     url: str
     token: str

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 
 
@@ -17,7 +17,7 @@ def memory_mib(quantity: str) -> int:
     return int(number) * (1024 if unit == "Gi" else 1)
 
 
-@dataclass(frozen=True)
+@frozen
 class EnvironmentCost:
     env: str
     min_replicas: int

@@ -5,12 +5,12 @@ Writing and committing are the caller's next step; nothing here touches the outp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
 from generator.artifacts import Provenance, RenderedFile, inputs_digest, spec_source
 from generator.errors import Problem
+from generator.frozen import frozen
 from generator.model import Spec
 from generator.render.plan import plan
 from generator.render.rendering import render
@@ -19,7 +19,7 @@ from generator.spec.intake import load_valid_spec, spec_warnings
 from generator.spec.normalise import normalise
 
 
-@dataclass(frozen=True)
+@frozen
 class Build:
     spec: Spec
     files: list[RenderedFile]

@@ -80,8 +80,9 @@ sides aggregate to one series without labels, so `-` matches them one to one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from generator.frozen import frozen
 from generator.model import SLO, Environment, Spec
 from generator.runtimes import EXPORTERS, runtime_for
 from generator.runtimes.exporters import Exporter
@@ -107,7 +108,7 @@ SELECTOR_PLACEHOLDER = "$selector"
 MIB = 1048576
 
 
-@dataclass(frozen=True)
+@frozen
 class Signal:
     group: str  # Software | Input | Output | Custom: the dashboard row
     unit: str  # appended to numbers in summaries ("" for ratios and unitless values)
@@ -132,7 +133,7 @@ SIGNALS: dict[str, Signal] = {
 GROUPS = ("Software", "Input", "Output", "Custom")
 
 
-@dataclass(frozen=True)
+@frozen
 class Version:
     """One version of the model: the pods whose `label` (a Prometheus label name) is `value`."""
 
@@ -153,7 +154,7 @@ def rollout_version() -> Version:
     return Version(prometheus_label(ROLLOUT_HASH_LABEL), "{{args." + CANARY_HASH_ARG + "}}")
 
 
-@dataclass(frozen=True)
+@frozen
 class SLOQuery:
     slo: SLO
     value: str  # PromQL giving the measured value, in the signal's unit (see the module docstring)
@@ -184,7 +185,7 @@ def model_label(spec: Spec) -> str:
     return prometheus_label(runtime_for(spec).scrape(spec).model_label)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Scope:
     """Where one query looks: the model in an environment, maybe one version of it."""
 

@@ -9,12 +9,13 @@ a branch of a repository reached through a backend).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import yaml
 
 from generator.errors import UserError
+from generator.frozen import frozen
 from generator.runtimes import BY_KEY, able, labels, runtime_named
 from generator.runtimes.release_state import ReleaseState
 
@@ -27,7 +28,7 @@ HISTORY_FILE = "release-history.yaml"
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)  # the OCI distribution spec's tag
 
 
-@dataclass(frozen=True)
+@frozen
 class Release:
     action: str  # promote | rollback
     image: str
@@ -37,7 +38,7 @@ class Release:
     shadow: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     env: str
     release: Release
@@ -65,7 +66,7 @@ class ReleaseStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class History:
     runtime: str
     current: ReleaseState

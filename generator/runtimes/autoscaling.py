@@ -4,15 +4,14 @@ per-pod custom metrics that the Prometheus adapter serves from the model's own s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.model import Autoscaling
 
 RESOURCE_METRICS = frozenset({"cpu", "memory"})
 POD_METRICS = {"concurrency": "model_inflight_requests", "rps": "http_requests_per_second"}
 
 
-@dataclass(frozen=True)
+@frozen
 class HpaMetric:
     resource: bool  # a Resource metric (utilisation, percent), else a Pods metric (average value)
     name: str

@@ -10,10 +10,10 @@ registry in generator/runtimes/__init__.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 from generator.runtimes.exporters import Exporter
 from generator.runtimes.release_state import ReleaseState
@@ -25,7 +25,7 @@ Ops = list[dict[str, Any]]
 RELEASE_FILE = "release.yaml"
 
 
-@dataclass(frozen=True)
+@frozen
 class PatchTarget:
     """A kustomize patch target: the object a JSON 6902 patch applies to."""
 
@@ -35,7 +35,7 @@ class PatchTarget:
     name: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ReleasePatch:
     """One file of an environment's release: which object it patches."""
 
@@ -43,7 +43,7 @@ class ReleasePatch:
     target: PatchTarget
 
 
-@dataclass(frozen=True)
+@frozen
 class Scrape:
     """Where the model's own metrics are: the pods carrying `selector: <model name>`, on container
     port `port` at `path`. mlopsgen renders a headless metrics Service over those pods and a
@@ -60,7 +60,7 @@ class Scrape:
         return self.target_labels[0]
 
 
-@dataclass(frozen=True)
+@frozen
 class Kind:
     """An API group and kind Argo CD must be allowed to create."""
 
@@ -68,7 +68,7 @@ class Kind:
     kind: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ControllerObject:
     """An object the runtime's controller creates from what mlopsgen renders, as the controller names
     and labels it. `source` is the upstream file (repository/path) that decides it."""
@@ -80,7 +80,7 @@ class ControllerObject:
     labels: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Capabilities:
     """What the runtime can do, read by the rules, normalise, release and the CI stages."""
 
@@ -94,7 +94,7 @@ class Capabilities:
     two_step_rollback: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class RuleProblem:
     """A spec problem a runtime's own rule found: the field's path, and what to say."""
 

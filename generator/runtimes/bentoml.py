@@ -7,9 +7,9 @@ the Services' selectors with the `rollouts-pod-template-hash` label of each Repl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
@@ -50,7 +50,7 @@ def services(spec: Spec) -> tuple[str, str]:
     return spec.name, f"{spec.name}-preview"
 
 
-@dataclass(frozen=True)
+@frozen
 class BentoML:
     key: str = "bentoml"
     spec_name: str = "bentoml"

@@ -10,7 +10,7 @@ custom queries work with any exporter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from generator.frozen import frozen
 
 CADVISOR_SIGNALS = frozenset({"memory", "cpu", "custom"})
 SOFTWARE_SIGNALS = frozenset({"latency", "errorRate", "throughput", "serverLoad"}) | CADVISOR_SIGNALS
@@ -18,7 +18,7 @@ ALL_SIGNALS = SOFTWARE_SIGNALS | frozenset({
     "inputLength", "inputVolume", "missingValues", "imageBrightness", "nullPredictions", "scoreShift"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Exporter:
     name: str
     requests: str  # request counter

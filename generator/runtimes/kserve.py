@@ -61,9 +61,9 @@ those repositories):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
+from generator.frozen import frozen
 from generator.model import Environment, Spec, Version, version_text
 from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
@@ -115,7 +115,7 @@ def predictor_name(spec: Spec) -> str:
     return f"{spec.name}-predictor"
 
 
-@dataclass(frozen=True)
+@frozen
 class KServe:
     mode: str  # serverless | raw
     spec_name: str = "kserve"

@@ -3,8 +3,7 @@ spread over zones and nodes (soft: ScheduleAnyway, so a cluster with one zone st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.model import Spec
 
 GPU_LABEL = {"gke": "cloud.google.com/gke-accelerator", "eks": "k8s.amazonaws.com/accelerator"}
@@ -12,7 +11,7 @@ SPREAD_KEYS = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")  # well-
 SPOT_LABEL = {"gke": ("cloud.google.com/gke-spot", "true"), "eks": ("eks.amazonaws.com/capacityType", "SPOT")}
 
 
-@dataclass(frozen=True)
+@frozen
 class Toleration:
     key: str
     operator: str
@@ -20,7 +19,7 @@ class Toleration:
     effect: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Placement:
     node_selector: tuple[tuple[str, str], ...]
     tolerations: tuple[Toleration, ...]

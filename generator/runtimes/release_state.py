@@ -4,10 +4,10 @@ state into the JSON patches of its release files (ServingRuntime.release_ops).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from generator.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class ReleaseState:
     stable: str  # the image serving (all) traffic
     candidate: str = ""  # the new image while a canary, shadow or preview runs

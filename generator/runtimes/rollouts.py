@@ -5,8 +5,7 @@ activeService/previewService)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.runtimes.versions import CANARY_HASH_ARG
 
 # The AnalysisTemplate's arguments and where the Rollout takes each from: the pod template hash of
@@ -15,7 +14,7 @@ from generator.runtimes.versions import CANARY_HASH_ARG
 ANALYSIS_ARGS: tuple[tuple[str, str], ...] = ((CANARY_HASH_ARG, "Latest"),)
 
 
-@dataclass(frozen=True)
+@frozen
 class RolloutPlan:
     analysis_template: str  # the AnalysisTemplate every analysis step and pre-promotion runs
     stable_service: str = ""  # "" when the runtime's controller owns the Service (KServe raw)
@@ -27,7 +26,7 @@ class RolloutPlan:
         return bool(self.stable_service)
 
 
-@dataclass(frozen=True)
+@frozen
 class OverlayPlace:
     """Where an environment's overlay objects go and what they refer to."""
 

@@ -38,9 +38,9 @@ Upstream behaviour this module relies on (SeldonIO/seldon-core v1.17.1):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact
+from generator.frozen import frozen
 from generator.model import Environment, Spec, version_text
 from generator.runtimes.autoscaling import hpa_metric
 from generator.runtimes.base import (
@@ -72,7 +72,7 @@ CONTROLLER = "SeldonIO/seldon-core operator/controllers/seldondeployment_control
 CAPABILITIES = Capabilities(strategies=frozenset({"rolling", "canary", "shadow"}), shadow=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class Predictor:
     """A predictor as first rendered: the main one serves everything; the candidate waits, scaled to
     zero, for `promote` to give it an image, a share of the traffic or the shadow flag."""
@@ -83,7 +83,7 @@ class Predictor:
     main: bool = False  # the one with the hpaSpec
 
 
-@dataclass(frozen=True)
+@frozen
 class Seldon:
     key: str = "seldon"
     spec_name: str = "seldon"

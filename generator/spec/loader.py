@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from generator.errors import Problem, SpecError, UserError
+from generator.frozen import frozen
 from generator.spec.yaml_syntax import SyntaxExplainer
 
 try:  # libyaml's C loader when present: the same nodes, several times faster
@@ -23,13 +24,13 @@ MAX_NODES = 100_000
 PathKey = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Position:
     line: int  # 1-based
     column: int  # 1-based
 
 
-@dataclass(frozen=True)
+@frozen
 class LoadedSpec:
     """The raw spec with the positions of its keys and values."""
 
@@ -53,7 +54,7 @@ class LoadedSpec:
         return self.value_positions.get((), Position(1, 1))
 
 
-@dataclass(frozen=True)
+@frozen
 class Locator:
     """Where each spec path is, from the loader's index, for problems found on the typed model.
 

@@ -13,11 +13,11 @@ import copy
 import difflib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from generator.errors import Problem
+from generator.frozen import frozen
 from generator.resources import schemas_dir
 from generator.schemas import DRAFT_2020_12, CompiledSchema
 from generator.spec.loader import LoadedSpec, PathKey, dotted_path
@@ -78,7 +78,7 @@ def _validator() -> CompiledSchema:
     return CompiledSchema(spec_schema(), default_draft=DRAFT_2020_12)
 
 
-@dataclass(frozen=True)
+@frozen
 class Readable:
     """The spec's data with every value the schema rejected replaced by one it accepts, so that it
     normalises and the rules can check everything else in the same run; `unreadable` holds the

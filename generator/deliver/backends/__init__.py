@@ -6,10 +6,10 @@ many file changes; the GitLab one also merge requests and CI lint. Backends neve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from generator.deliver.writer import Change, Snapshot
+from generator.frozen import frozen
 
 
 class BranchSnapshot(Snapshot, Protocol):
@@ -19,7 +19,7 @@ class BranchSnapshot(Snapshot, Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@frozen
 class BranchHead:
     """A branch's newest commit, as a branch listing shows it."""
 
@@ -31,7 +31,7 @@ class BranchHead:
         return self.message.split("\n", 1)[0]
 
 
-@dataclass(frozen=True)
+@frozen
 class MergeRequest:
     reference: str  # !iid or a branch name
     url: str

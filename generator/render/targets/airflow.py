@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.frozen import frozen
 from generator.model import Spec
 
 
-@dataclass(frozen=True)
+@frozen
 class ScriptLines:
     """Fixed lines the DAG's step scripts start with (spec values reach them as environment variables)."""
 
@@ -20,7 +20,7 @@ class ScriptLines:
 FETCH = 'sh -c "$FETCH_COMMAND"\n'
 
 
-@dataclass(frozen=True)
+@frozen
 class Airflow:
     name: str = "airflow"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.frozen import frozen
 from generator.model import Spec
 
 
-@dataclass(frozen=True)
+@frozen
 class Docker:
     name: str = "docker"
 

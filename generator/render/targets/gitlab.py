@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
+from generator.frozen import frozen
 from generator.model import Spec, Training
 from generator.render.targets import steps
 from generator.render.targets.gitlab_diagram import pipeline_diagram
@@ -44,7 +45,7 @@ FIXED_STAGES = {  # role -> stage name, in pipeline order (the retrain-* ones on
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabJobs:
     """The names of the jobs every pipeline can hold (claimed whether or not the spec turns them on)."""
 
@@ -66,7 +67,7 @@ class GitLabJobs:
     registry_champion: str  # once, after the last production environment (DeployStage.moves_champion)
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabStages:
     validate: str
     test: str
@@ -80,14 +81,14 @@ class GitLabStages:
     retrain_propose: str
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabDeployJob:
     job: DeployJob  # job.name names the GitLab job
     script: tuple[Line, ...]
     start_in: str  # analyze: the pause before it, in GitLab's wording ("" for a promote)
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabDeploy:
     """One environment's part of .gitlab-ci.yml: its steps (DeployJob.name names each job) and the
     names around them."""
@@ -100,7 +101,7 @@ class GitLabDeploy:
     rollback_script: tuple[Line, ...] = ()  # both rollback jobs run it
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabScripts:
     """The script lines of every job .gitlab-ci.yml can hold; () where the spec turns the job off.
 
@@ -122,7 +123,7 @@ class GitLabScripts:
     retrain: RetrainScripts | None  # with training
 
 
-@dataclass(frozen=True)
+@frozen
 class RetrainScripts:
     """The continuous-training jobs' script lines (rendered when training runs on GitLab)."""
 
@@ -134,7 +135,7 @@ class RetrainScripts:
     propose: tuple[Line, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabNames:
     jobs: GitLabJobs
     stages: GitLabStages
@@ -163,7 +164,7 @@ def gitlab_names(deploys: list[DeployStage], scans: list[SourceScan]) -> GitLabN
     return GitLabNames(fixed, fixed_stages, tuple(named))
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabCI:
     name: str = "gitlab"
     pipeline_file: str = ".gitlab-ci.yml"

@@ -5,9 +5,8 @@ and the Argo CD Applications and AppProject. The serving runtime is a plugin (ge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 from generator.render.dashboard import dashboard_json
 from generator.render.promql import rollout_version, slo_queries
@@ -41,7 +40,7 @@ def dashboard(spec: Spec, env: Environment) -> PlannedArtifact:
                  env=env, names=names, dashboard_json=dashboard_json(spec, env))
 
 
-@dataclass(frozen=True)
+@frozen
 class ArgoCDGitOps:
     name: str = "gitops"
 

@@ -3,12 +3,11 @@ once here so blueprints only place them (the runtimes name their own objects).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 
 
-@dataclass(frozen=True)
+@frozen
 class EnvironmentNames:
     application: str  # the Argo CD Application, and the app.kubernetes.io/instance label
     application_file: str  # its file under argocd/
@@ -32,7 +31,7 @@ def environment_names(spec: Spec, env: Environment) -> EnvironmentNames:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class ModelNames:
     metrics_service: str  # the headless Service the ServiceMonitor scrapes the model through
     metrics_label: str  # the label on it the ServiceMonitor selects (value: the model's name)

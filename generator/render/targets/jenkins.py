@@ -3,9 +3,8 @@ one for continuous training when the spec's training runs on Jenkins."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from generator.artifacts import PlannedArtifact, RenderedFile, Syntax
+from generator.frozen import frozen
 from generator.model import Spec
 from generator.render.targets import steps
 from generator.render.targets.names import UniqueNames
@@ -27,7 +26,7 @@ RETRAIN_STAGES = {"set_up": "Set up", "data_checks": "Data checks", "train": "Tr
                   "register": "Register", "propose": "Propose"}
 
 
-@dataclass(frozen=True)
+@frozen
 class JenkinsStages:
     """The names of the stages every Jenkinsfile can hold (claimed whether or not the spec turns them on)."""
 
@@ -45,7 +44,7 @@ class JenkinsStages:
     champion: str  # once, right after the last production environment's stage (DeployStage.moves_champion)
 
 
-@dataclass(frozen=True)
+@frozen
 class RetrainStages:
     set_up: str
     data_checks: str
@@ -55,13 +54,13 @@ class RetrainStages:
     propose: str
 
 
-@dataclass(frozen=True)
+@frozen
 class JenkinsDeployStep:
     job: DeployJob
     step: ShellStep
 
 
-@dataclass(frozen=True)
+@frozen
 class JenkinsDeploy:
     deploy: DeployStage
     stage: str  # the stage deploying to this environment
@@ -70,7 +69,7 @@ class JenkinsDeploy:
     rollback: ShellStep  # run on failure (deploy.automaticRollback)
 
 
-@dataclass(frozen=True)
+@frozen
 class JenkinsSteps:
     """The shell steps of the Jenkinsfile; None where the spec turns the step off."""
 
@@ -87,7 +86,7 @@ class JenkinsSteps:
     champion: ShellStep | None  # with training: move the champion alias after the last production deploy
 
 
-@dataclass(frozen=True)
+@frozen
 class RetrainSteps:
     set_up: ShellStep
     fetch: ShellStep | None
@@ -164,7 +163,7 @@ def jenkins_deploy(spec: Spec, deploy: DeployStage, stage: str) -> JenkinsDeploy
         in_venv("Roll back", steps.rollback(env)))
 
 
-@dataclass(frozen=True)
+@frozen
 class Jenkins:
     name: str = "jenkins"
     pipeline_file: str = "Jenkinsfile"

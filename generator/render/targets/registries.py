@@ -19,15 +19,14 @@ environment variable *names* are fixed identifiers defined here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.model import Registry, Spec
 
 AWS_STS_AUDIENCE = "sts.amazonaws.com"
 GCP_IAM = "iam.googleapis.com"
 
 
-@dataclass(frozen=True)
+@frozen
 class RegistryLogin:
     """What a CI job needs to log in to `host` (buildah) and to pull from it (trivy)."""
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from generator.artifacts import PlannedArtifact, Syntax
+from generator.frozen import frozen
 from generator.model import Spec
 from generator.render.targets.gitops_names import environment_names
 
 RELEASE_SCRIPT = "ci/mlopsgen-release.sh"
 
 
-@dataclass(frozen=True)
+@frozen
 class ArgoCDApplication:
     """The Application of one environment, and who syncs it: Argo CD itself (`auto`, its
     syncPolicy.automated: blueprints/gitops/argocd/application.yaml.j2) or the script (`manual`)."""
@@ -21,7 +20,7 @@ class ArgoCDApplication:
     sync: str  # auto | manual
 
 
-@dataclass(frozen=True)
+@frozen
 class ReleaseScript:
     name: str = "release-script"
 

@@ -18,12 +18,11 @@ the YAML of one ``script:`` item (``.yaml``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from generator.frozen import frozen
 from generator.render.rendering import shell_word, yaml_scalar
 
 
-@dataclass(frozen=True)
+@frozen
 class Arg:
     """A spec value: one shell word, quoted when the command is joined."""
 
@@ -45,7 +44,7 @@ class Arg:
         return yaml_scalar(self.shell)
 
 
-@dataclass(frozen=True)
+@frozen
 class Fragment:
     """Fixed shell text written as it is: an expansion such as "$IMAGE_TAG", or a whole fixed line."""
 
@@ -60,7 +59,7 @@ class Fragment:
         return self.text
 
 
-@dataclass(frozen=True)
+@frozen
 class Authored:
     """A command line from the spec, shell by design: as it is in shell, a quoted scalar in YAML."""
 
@@ -75,7 +74,7 @@ class Authored:
         return yaml_scalar(self.text)
 
 
-@dataclass(frozen=True)
+@frozen
 class Command:
     """One shell command line: fixed words, spec values and fixed fragments, joined by spaces."""
 

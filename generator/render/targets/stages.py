@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 from generator.render.rendering import shell_word
 from generator.runtimes import controller_driven
 
 
-@dataclass(frozen=True)
+@frozen
 class DeployJob:
     """One step of moving a version into an environment."""
 
@@ -21,7 +22,7 @@ class DeployJob:
     manual: bool = False  # waits for a person (the first job of a manual environment)
 
 
-@dataclass(frozen=True)
+@frozen
 class DeployStage:
     env: Environment
     previous: DeployStage | None  # the environment a version must pass first
@@ -87,7 +88,7 @@ def deploy_stages(spec: Spec) -> list[DeployStage]:
     return out
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceScan:
     """A security scan of the repository, run in parallel with the tests by both CI targets."""
 

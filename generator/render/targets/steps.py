@@ -9,9 +9,9 @@ activation prefix lives here, in `in_venv`, and nowhere else.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from generator.errors import EXIT_UNDETERMINED
+from generator.frozen import frozen
 from generator.model import Environment, Spec
 from generator.render.targets.shell import Arg, Command, Fragment, Line, command
 from generator.render.targets.stages import DeployJob
@@ -23,7 +23,7 @@ IMAGE_REFERENCE = Fragment('"$IMAGE:$IMAGE_TAG"')
 RELEASE_SCRIPT = "ci/mlopsgen-release.sh"  # rendered by targets/release_script.py
 
 
-@dataclass(frozen=True)
+@frozen
 class ShellStep:
     """One Jenkins `sh` step: what the build log shows, and the script it runs."""
 

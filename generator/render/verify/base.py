@@ -4,13 +4,13 @@ need to know about the other files of the same render."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class VerificationContext:
     """What a verifier may know beyond its own file: a kustomization may only refer to rendered
     files; a verifier that runs a tool may run it on all its files of the render at once."""

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 DOCKERFILE_INSTRUCTIONS = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK",
                            "LABEL", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 
 
-@dataclass(frozen=True)
+@frozen
 class DockerfileVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         continued = False

@@ -4,10 +4,10 @@ declared, and every `extends` and `needs` names a job that exists."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 from generator.render.verify.json_schemas import best_error, schema_validator
 from generator.render.verify.yaml_documents import parsed_documents
@@ -17,7 +17,7 @@ GITLAB_RESERVED = {"default", "include", "stages", "variables", "workflow", "ima
                    "before_script", "after_script", "spec"}
 
 
-@dataclass(frozen=True)
+@frozen
 class GitLabCIVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         docs = yield from parsed_documents(file.content)

@@ -7,15 +7,15 @@ Groovy 2.4 parser and npm-groovy-lint on every example.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 _OPENING = {")": "(", "]": "[", "}": "{"}
 
 
-@dataclass(frozen=True)
+@frozen
 class GroovyVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         yield from check_groovy_structure(file.content)

@@ -4,13 +4,13 @@ is nothing to check; the entry exists so that every syntax is decided on, not fo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 
-@dataclass(frozen=True)
+@frozen
 class NothingToCheck:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         return iter(())

@@ -8,10 +8,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 from generator.render.verify.json_schemas import best_error, schema_validator, vendored_schema_exists
 from generator.render.verify.yaml_documents import parsed_documents
@@ -26,7 +26,7 @@ _API_VERSION = re.compile(r"v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
 _KIND = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
-@dataclass(frozen=True)
+@frozen
 class KubernetesVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         docs = yield from parsed_documents(file.content)

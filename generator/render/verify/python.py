@@ -4,13 +4,13 @@ DAG files in a real Airflow."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 
-@dataclass(frozen=True)
+@frozen
 class PythonVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         try:

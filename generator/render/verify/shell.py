@@ -6,9 +6,9 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from generator.artifacts import RenderedFile
+from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 # script -> bash -n's complaint ('' when it parses): a pure function of the text, so a fleet whose
@@ -30,7 +30,7 @@ def parsed_part(script: str) -> str:
     return script[match.end():] if match else script
 
 
-@dataclass(frozen=True)
+@frozen
 class ShellVerifier:
     def check(self, file: RenderedFile, context: VerificationContext) -> Iterator[str]:
         part = parsed_part(file.content)
