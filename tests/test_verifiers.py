@@ -49,6 +49,8 @@ def test_every_syntax_has_a_verifier() -> None:
     ("Jenkinsfile", "pipeline {\n  stages {\n    stage('x') { steps { sh 'y' }\n  }\n", Syntax.JENKINSFILE,
      ["line 2: '{' is never closed"]),  # the innermost unclosed one
     ("Jenkinsfile", "pipeline {\n  sh 'a\n'\n}\n", Syntax.JENKINSFILE, ["line 2: newline inside a string"]),
+    ("Jenkinsfile", "pipeline {\n  sh 'a \\\n b\n'\n}\n", Syntax.JENKINSFILE,
+     ["line 3: newline inside a string"]),  # an escaped newline continues the string and counts as a line
     ("Jenkinsfile", "pipeline {\n  sh '''\n", Syntax.JENKINSFILE, ["line 2: unterminated triple-quoted string"]),
     ("Jenkinsfile", "// {\npipeline { ] }\n", Syntax.JENKINSFILE, ["line 2: unbalanced ']'"]),
     ("Dockerfile", "FROM python:latest\nRUNN true \\\n  RUNN\n", Syntax.DOCKERFILE,

@@ -6,6 +6,7 @@ Groovy 2.4 parser and npm-groovy-lint on every example.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from generator.artifacts import RenderedFile
@@ -13,6 +14,10 @@ from generator.frozen import frozen
 from generator.render.verify.base import VerificationContext
 
 _OPENING = {")": "(", "]": "[", "}": "{"}
+# what the scan stops at: a line comment, a string's start, a bracket, a newline (the rest is skipped)
+_MARK = re.compile("//[^\n]*|'''|\"\"\"|['\"()\\[\\]{}\n]")
+# a one-line string up to (not including) its closing quote; a backslash escapes any character
+_STRING_BODY = {quote: re.compile("(?:[^" + quote + "\\\\\n]|\\\\[\\s\\S])*") for quote in ("'", '"')}
 
 
 @frozen
@@ -24,39 +29,35 @@ class GroovyVerifier:
 def check_groovy_structure(text: str) -> Iterator[str]:
     """The first structural problem (an unterminated string, an unbalanced or unclosed bracket), by line."""
     stack: list[tuple[str, int]] = []
-    i, line, n = 0, 1, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\n":
+    line, pos, end_of_text = 1, 0, len(text)
+    while (mark := _MARK.search(text, pos)) is not None:
+        token, pos = mark.group(), mark.end()
+        if token == "\n":
             line += 1
-        if text.startswith("//", i):
-            i = text.find("\n", i)
-            i = n if i < 0 else i
+        elif token.startswith("//"):
             continue
-        if text.startswith("'''", i) or text.startswith('"""', i):
-            end = text.find(text[i:i + 3], i + 3)
+        elif token in ("'''", '"""'):
+            end = text.find(token, pos)
             if end < 0:
                 yield f"line {line}: unterminated triple-quoted string"
                 return
-            line += text.count("\n", i, end)
-            i = end + 3
-            continue
-        if ch in "'\"":
-            j = i + 1
-            while j < n and text[j] != ch:
-                if text[j] == "\n":
-                    yield f"line {line}: newline inside a string"
-                    return
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if ch in "([{":
-            stack.append((ch, line))
-        elif ch in ")]}":
-            if not stack or stack[-1][0] != _OPENING[ch]:
-                yield f"line {line}: unbalanced '{ch}'"
+            line, pos = line + text.count("\n", pos, end), end + 3
+        elif token in ("'", '"'):
+            body = _STRING_BODY[token].match(text, pos)  # always matches, if only ''
+            end = body.end() if body else pos
+            line += text.count("\n", pos, end)  # escaped newlines
+            if end >= end_of_text:
+                break  # open to the end: its brackets are reported unclosed
+            if text[end] == "\n":
+                yield f"line {line}: newline inside a string"
                 return
+            pos = end + 1
+        elif token in "([{":
+            stack.append((token, line))
+        elif not stack or stack[-1][0] != _OPENING[token]:
+            yield f"line {line}: unbalanced '{token}'"
+            return
+        else:
             stack.pop()
-        i += 1
     if stack:
         yield f"line {stack[-1][1]}: '{stack[-1][0]}' is never closed"
