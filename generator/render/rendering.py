@@ -1,7 +1,11 @@
-"""One sandboxed Jinja environment with strict undefined, and the quoting filters blueprints use.
+"""One Jinja environment with strict undefined, and the quoting filters blueprints use.
 
 Blueprints never concatenate user text into code: every value passes through the filter for the
-language it lands in (YAML scalar, Groovy string, shell word, JSON, Python literal).
+language it lands in (YAML scalar, Groovy string, shell word, JSON, Python literal). Spec text is
+only ever a value, never a template, and the blueprints are mlopsgen's own: renders use a plain
+environment (Jinja's sandbox checks every attribute a template reads, a tenth of a render), and
+tests/test_blueprints_sandboxed.py renders every example in the immutable sandbox too, so a
+blueprint that reached for anything beyond reading its values would fail there.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def python_literal(value: Any) -> str:
     raise TypeError(f"no Python literal for {type(value).__name__} {value!r}")
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
+def _bytecode_cache(kind: str) -> jinja2.BytecodeCache | None:
     """Compiled blueprints cached per user (compiling them is most of a cold render).
 
     Keyed by each blueprint's source checksum, so an edited blueprint is never served stale.
@@ -112,7 +116,9 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return None
     user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     base = Path(configured) if configured else user_cache / "mlopsgen"
-    directory = base / f"jinja-{__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    # one place per kind of environment: sandboxed code calls through the environment, plain code
+    # does not, and Jinja keys its cache by the blueprint's source alone
+    directory = base / f"jinja-{__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{kind}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-")  # noqa: SIM115 - closed right away
@@ -123,10 +129,12 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 
 @cache
-def environment() -> jinja2.Environment:
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+def environment(sandboxed: bool = False) -> jinja2.Environment:
+    """The environment renders use; sandboxed=True: the same in Jinja's immutable sandbox (tests)."""
+    kind = jinja2.sandbox.ImmutableSandboxedEnvironment if sandboxed else jinja2.Environment
+    env = kind(
         loader=jinja2.FileSystemLoader(str(blueprints_dir())),
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache("sandboxed" if sandboxed else "plain"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
