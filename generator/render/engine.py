@@ -5,6 +5,7 @@ Writing and committing are the caller's next step; nothing here touches the outp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from generator import __version__
@@ -15,8 +16,7 @@ from generator.model import Spec
 from generator.render.plan import plan
 from generator.render.rendering import render
 from generator.render.verify import verify
-from generator.spec.intake import load_valid_spec, spec_warnings
-from generator.spec.normalise import normalise
+from generator.spec.intake import checked_spec, spec_warnings
 
 
 @frozen
@@ -28,10 +28,10 @@ class Build:
 
 
 def build(spec_path: Path, out_dir: Path) -> Build:
-    loaded = load_valid_spec(spec_path)
+    loaded, checked = checked_spec(spec_path)
     source = spec_source(spec_path, out_dir)
-    spec = normalise(loaded.data, source)
+    spec = checked if checked.source == source else replace(checked, source=source)  # normalised once
     files = [render(spec, artifact) for artifact in plan(spec)]
     verify(files)
     provenance = Provenance(source, spec.name, inputs_digest(__version__, source, loaded.sha256))
-    return Build(spec, files, provenance, tuple(spec_warnings(loaded)))
+    return Build(spec, files, provenance, tuple(spec_warnings(loaded, checked)))

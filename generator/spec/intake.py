@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.errors import Problem, SpecError
+from generator.model import Spec
 from generator.spec.loader import LoadedSpec, Locator, load_spec
 from generator.spec.normalise import normalise
 from generator.spec.rules import rule_problems, rule_warnings
@@ -21,25 +22,35 @@ from generator.spec.validation import check_schema
 
 
 def load_valid_spec(spec_path: Path) -> LoadedSpec:
+    return checked_spec(spec_path)[0]
+
+
+def checked_spec(spec_path: Path) -> tuple[LoadedSpec, Spec]:
+    """The spec loaded and valid, and the typed model the rules read (its source: the file as named)."""
     loaded = load_spec(spec_path)
-    problems = spec_problems(loaded)
-    if problems:
+    problems, model = _checked(loaded)
+    if problems or model is None:
         raise SpecError(problems=problems)
-    return loaded
+    return loaded, model
 
 
 def spec_problems(loaded: LoadedSpec) -> list[Problem]:
     """Every schema and rule problem of a loaded spec (SpecError sorts them by position)."""
+    return _checked(loaded)[0]
+
+
+def _checked(loaded: LoadedSpec) -> tuple[list[Problem], Spec | None]:
     schema, readable = check_schema(loaded)
     if readable is None:
-        return schema
+        return schema, None
     model = normalise(readable.data, loaded.file)
-    return merge_problems(schema, rule_problems(model, Locator(loaded, readable.unreadable)))
+    return merge_problems(schema, rule_problems(model, Locator(loaded, readable.unreadable))), model
 
 
-def spec_warnings(loaded: LoadedSpec) -> list[Problem]:
-    """What a valid spec allows but should think twice about (one replica in production, ...)."""
-    return rule_warnings(normalise(loaded.data, loaded.file), Locator(loaded, frozenset()))
+def spec_warnings(loaded: LoadedSpec, model: Spec | None = None) -> list[Problem]:
+    """What a valid spec allows but should think twice about (one replica in production, ...);
+    model: normalise's model of it, when the caller has one."""
+    return rule_warnings(model or normalise(loaded.data, loaded.file), Locator(loaded, frozenset()))
 
 
 def merge_problems(schema: list[Problem], rules: list[Problem]) -> list[Problem]:
