@@ -158,3 +158,30 @@ def test_a_gitlab_script_line_reaches_the_shell_as_quoted(value: str) -> None:
     line = command("mlopsgen", "check", Arg(value), "--dir", ".")
     script = yaml.safe_load(f"- {line.yaml}\n")[0]
     assert shlex.split(script) == ["mlopsgen", "check", value, "--dir", "."]
+
+
+def test_a_string_written_in_quotes_as_it_is_is_what_the_yaml_emitter_writes(monkeypatch: pytest.MonkeyPatch,
+                                                                            tmp_path: Path) -> None:
+    """yaml_scalar writes printable ASCII without `"` or a backslash in double quotes itself: the
+    same text the emitter gives for every string the examples and the hostile spec render, and for
+    random text (hostile characters included)."""
+    import random
+
+    from generator.render import rendering
+    from generator.render.engine import build
+
+    seen: list[str] = []
+    quote_by_emitter = rendering._emit_scalar
+    monkeypatch.setattr(rendering, "yaml_scalar", lambda value: seen.append(value) or quote_by_emitter(value))
+    for spec in [*sorted((REPO / "examples").glob("*/mlops.yaml")), hostile_spec(tmp_path)]:
+        rendering.environment.cache_clear()  # the filter is bound when the environment is made
+        build(spec, tmp_path)
+    rendering.environment.cache_clear()
+    monkeypatch.undo()
+    rnd = random.Random(14)
+    alphabet = [chr(c) for c in range(0x20, 0x7F)] + ["\n", "\t", "\x85", "\xa0", "\u2028", "\ufeff", "é", "模"]
+    samples = [s for s in seen if isinstance(s, str)]
+    samples += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 20))) for _ in range(20_000)]
+    assert len(samples) > 20_000 and any(rendering._VERBATIM_IN_QUOTES.fullmatch(s) for s in seen)
+    for text in samples:
+        assert rendering.yaml_scalar(text) == quote_by_emitter(text), repr(text)

@@ -36,8 +36,15 @@ except ImportError:  # pragma: no cover
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
 
 
+# printable ASCII but `"` and a backslash: the emitter writes such a string double-quoted as it is
+# (tests/test_hostile_values.py compares the two on every scalar the examples render and on random text)
+_VERBATIM_IN_QUOTES = re.compile(r'[ !#-\[\]-~]*')
+
+
 def yaml_scalar(value: Any) -> str:
     """A YAML flow scalar for any str/int/float/bool, produced by the YAML emitter itself."""
+    if type(value) is str and _VERBATIM_IN_QUOTES.fullmatch(value):
+        return f'"{value}"'
     if type(value) in (str, int, float, bool):  # hashable, and equal values emit the same text
         return _yaml_scalar(type(value).__name__, value)
     return _emit_scalar(value)
@@ -69,6 +76,7 @@ def yaml_plain(value: Any) -> str:
 
 
 _GROOVY_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_GROOVY_TABLE = str.maketrans(_GROOVY_ESCAPES)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -81,8 +89,7 @@ def groovy_string(value: Any) -> str:
     text = str(value)
     if _CONTROL.search(text):
         raise ValueError("control characters cannot be rendered into a Jenkinsfile")
-    out = "".join(_GROOVY_ESCAPES.get(ch, ch) for ch in text)
-    return "'" + out + "'"
+    return "'" + text.translate(_GROOVY_TABLE) + "'"
 
 
 def shell_word(value: Any) -> str:
