@@ -191,3 +191,23 @@ def test_a_remembered_plain_scalar_resolves_as_it_did_the_first_time() -> None:
     expected = repr(list(yaml.load_all(TRICKY_YAML, Loader=yaml.SafeLoader)))  # repr: True is not 1
     assert repr(list(yaml_documents(TRICKY_YAML))) == expected
     assert repr(list(yaml_documents(TRICKY_YAML))) == expected  # now from what the loader remembered
+
+
+SPEC_FILES = sorted({*(Path(__file__).resolve().parent / "specs").rglob("*.yaml"),
+                     *(Path(__file__).resolve().parent.parent / "examples").glob("*/mlops.yaml")})
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=[p.relative_to(p.parents[1]).as_posix() for p in SPEC_FILES])
+def test_a_spec_is_read_as_pyyamls_safe_loader_reads_it(path: Path) -> None:
+    from generator.errors import SpecError, UserError
+    from generator.spec.loader import load_spec
+
+    try:
+        expected = repr(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValueError, UnicodeDecodeError):
+        return  # not YAML: the loader's own errors are tested in test_invalid_specs
+    try:
+        loaded = load_spec(path)
+    except (SpecError, UserError):
+        return  # refused before construction (empty, a list, a repeated key, ...)
+    assert repr(loaded.data) == expected

@@ -12,11 +12,8 @@ import yaml
 from generator.errors import Problem, SpecError, UserError
 from generator.frozen import frozen
 from generator.spec.yaml_syntax import SyntaxExplainer
-
-try:  # libyaml's C loader when present: the same nodes, several times faster
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from generator.yaml_data import Loader as _Loader
+from generator.yaml_data import data as _data
 
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -140,7 +137,7 @@ def _load_document(loader: Any, file: str, path: Path, text: str) -> LoadedSpec:
     if index.problems:
         raise SpecError(problems=index.problems)
     try:
-        data = loader.construct_document(root)
+        data = _data(root, loader)  # as SafeLoader constructs it (duplicate keys were reported above)
     except yaml.MarkedYAMLError as exc:  # {a: 1}: x, say: a mapping as a key
         raise _syntax_error(text, exc, file) from None
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
