@@ -91,6 +91,47 @@ def test_both_validators_agree_on_every_rendered_manifest_and_its_variants(
     assert refused > 100  # the variants do reach refusals, of many kinds
 
 
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_the_part_of_a_schema_an_instance_reaches_gives_the_whole_schemas_verdict(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold render checks each manifest against schemas.reachable() of its schema (compiling a
+    whole CRD schema costs more than the render): on every golden instance and every refused
+    variant of it, the verdict is the whole schema's."""
+    pruned = 0
+    for compiled, instance in schema_checks(example, tmp_path, monkeypatch):
+        if not schemas.prunable(compiled.schema):
+            continue
+        pruned += 1
+        whole = compiled._compile(compiled.schema)
+        for variant in [instance, *variants(instance)]:
+            cut = compiled._compile(schemas.reachable(compiled.schema, [variant]))
+            assert cut.is_valid(variant) == whole.is_valid(variant), f"the verdicts differ on {variant!r:.300}"
+    assert pruned >= 5
+
+
+def test_a_schema_with_references_is_never_cut() -> None:
+    schema = {"properties": {"a": {"$ref": "#/properties/b"}, "b": {"type": "string"}}}
+    assert not schemas.prunable(schema) and not schemas.prunable({"items": [{"$dynamicRef": "#x"}]})
+    compiled = schemas.CompiledSchema(schema, pruned_checks=4)
+    assert not compiled.is_valid({"a": 1}) and compiled.is_valid({"a": "x"})
+
+
+def test_reachable_cuts_what_no_instance_has_and_keeps_what_decides() -> None:
+    schema = {"type": "object", "required": ["a"], "additionalProperties": False, "description": "d",
+              "properties": {"a": {"type": "array", "items": {"properties": {"x": {"type": "integer"},
+                                                                             "y": {"type": "string"}}}},
+                             "b": {"type": "string"}, "c": {"anyOf": [{"type": "integer"}]}}}
+    cut = schemas.reachable(schema, [{"a": [{"x": 1}, {"z": 2}], "c": 3}])
+    assert cut == {"type": "object", "required": ["a"], "additionalProperties": False,
+                   "properties": {"a": {"type": "array", "items": {"properties": {"x": {"type": "integer"}}}},
+                                  "c": {"anyOf": [{"type": "integer"}]}}}
+    compiled = schemas.CompiledSchema(schema, pruned_checks=2)
+    assert not compiled.is_valid({"a": [], "b": 1})  # b is still checked when an instance has it
+    assert not compiled.is_valid({"a": [], "d": 1})  # and an extra key is still extra
+    assert compiled.is_valid({"a": [{"x": 1}]})  # the third check compiles the whole schema
+    assert compiled._compiled is not None
+
+
 @pytest.mark.parametrize("sample", SPEC_SAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_both_validators_agree_on_every_spec_sample(sample: Path) -> None:
     data = yaml.safe_load(sample.read_text(encoding="utf-8"))
