@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
 DRAFT_7 = "http://json-schema.org/draft-07/schema#"
+# instances checked against the part of a schema they reach before the whole is compiled: a command
+# checks each kind once or twice; a fleet's process goes on to compile each schema once
+PRUNED_CHECKS = 4
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -32,7 +35,8 @@ class CompiledSchema:
     manifest reaches compiles in well under one; a fleet's process compiles it once and for all.
     """
 
-    def __init__(self, schema: dict[str, Any], default_draft: str = DRAFT_7, *, pruned_checks: int = 0) -> None:
+    def __init__(self, schema: dict[str, Any], default_draft: str = DRAFT_7, *,
+                 pruned_checks: int = PRUNED_CHECKS) -> None:
         self.schema = schema
         self.default_draft = default_draft
         # The draft its $schema names. A schema without one (the vendored CRDs' structural schemas:

@@ -12,10 +12,6 @@ from generator.schemas import DRAFT_7, CompiledSchema, best_error
 
 __all__ = ["best_error", "schema_validator", "vendored_schema_exists"]
 
-# instances checked against the part of a schema they reach before the whole is compiled: a render
-# checks each kind once or twice; a fleet's process goes on to compile each schema once
-PRUNED_CHECKS = 4
-
 
 def vendored_schema_exists(relative: str) -> bool:
     return (schemas_dir() / "vendor" / relative).is_file()
@@ -28,4 +24,4 @@ def schema_validator(relative: str, close_root: bool = False) -> CompiledSchema:
         schema = json.load(handle)
     if close_root and "properties" in schema and "additionalProperties" not in schema:
         schema["additionalProperties"] = False  # the API server rejects unknown root fields too
-    return CompiledSchema(schema, default_draft=DRAFT_7, pruned_checks=PRUNED_CHECKS)
+    return CompiledSchema(schema, default_draft=DRAFT_7)
