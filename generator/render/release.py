@@ -18,6 +18,7 @@ from generator.errors import UserError
 from generator.frozen import frozen
 from generator.runtimes import BY_KEY, able, labels, runtime_named
 from generator.runtimes.release_state import ReleaseState
+from generator.yaml_data import Loader  # libyaml's SafeLoader
 
 try:  # libyaml's emitter: the same text as PyYAML's pure-Python one for these files, several times faster
     from yaml import CSafeDumper as _Dumper
@@ -82,7 +83,7 @@ def _load(store: ReleaseStore, env: str) -> History:
                         f"known environments: {', '.join(known)}" if known else
                         "run `mlopsgen render` first, and point --dir at the model's GitOps directory")
     try:
-        raw: Any = yaml.safe_load(raw_history)
+        raw: Any = yaml.load(raw_history, Loader=Loader)
         runtime = str(raw["runtime"])
         if runtime not in BY_KEY:
             raise KeyError(runtime)

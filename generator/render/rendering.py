@@ -29,6 +29,7 @@ from generator import __version__
 from generator.artifacts import PlannedArtifact, RenderedFile, add_marker
 from generator.model import Spec
 from generator.resources import blueprints_dir
+from generator.yaml_data import Loader
 
 try:
     from yaml import CSafeDumper as _Dumper
@@ -70,9 +71,14 @@ def yaml_plain(value: Any) -> str:
     """A plain (unquoted) YAML scalar, for the names and keys mlopsgen makes itself (file names,
     label keys): the value must read back as the same string, or rendering fails."""
     text = str(value)
-    if not (_PLAIN.fullmatch(text) and yaml.safe_load(text) == text):
+    if not (_PLAIN.fullmatch(text) and _reads_as_string(text)):
         raise ValueError(f"{text!r} is not a plain YAML name")
     return text
+
+
+@lru_cache(maxsize=4096)
+def _reads_as_string(text: str) -> bool:
+    return bool(yaml.load(text, Loader=Loader) == text)
 
 
 _GROOVY_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}

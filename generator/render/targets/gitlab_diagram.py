@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from generator.render.verify.gitlab_ci import GITLAB_RESERVED
+from generator.yaml_data import Loader  # libyaml's SafeLoader
 
 
 def _node(name: str) -> str:
@@ -20,7 +21,7 @@ def _label(text: str) -> str:
 
 
 def pipeline_diagram(gitlab_ci: str) -> str:
-    pipeline: dict[str, Any] = yaml.safe_load(gitlab_ci) or {}
+    pipeline: dict[str, Any] = yaml.load(gitlab_ci, Loader=Loader) or {}
     jobs = {name: job for name, job in pipeline.items()
             if name not in GITLAB_RESERVED and not name.startswith(".") and isinstance(job, dict)}
     lines = ["flowchart LR"]
