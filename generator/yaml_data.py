@@ -10,6 +10,7 @@ tests/test_verifiers.py checks the result equals SafeLoader's on every golden fi
 from __future__ import annotations
 
 import datetime
+import operator
 from typing import Any
 
 import yaml
@@ -27,7 +28,15 @@ MAX_PLAIN_TAGS = 65_536
 
 class Loader(_SafeLoader):
     """SafeLoader, remembering what each plain scalar resolves to: resolving is a pure function of the
-    text (no path resolvers are registered), and the same keys and values recur in every manifest."""
+    text (no path resolvers are registered), and the same keys and values recur in every manifest.
+
+    Without path resolvers, Resolver.descend_resolver and ascend_resolver return at once; the
+    composer still calls both for every node, so they are C callables that do nothing with their
+    arguments (a builtin function is not bound to the instance, so it gets only those).
+    """
+
+    descend_resolver = operator.is_  # type: ignore[assignment]  # (parent, index) -> ignored
+    ascend_resolver = tuple  # type: ignore[assignment]  # () -> ignored
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not yaml.ScalarNode:
