@@ -151,6 +151,7 @@ def environment(sandboxed: bool = False) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        auto_reload=False,  # the blueprints ship with mlopsgen: no stat of each one at every render
         trim_blocks=True,
         lstrip_blocks=True,
     )
