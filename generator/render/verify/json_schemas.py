@@ -13,6 +13,7 @@ from generator.schemas import DRAFT_7, CompiledSchema, best_error
 __all__ = ["best_error", "schema_validator", "vendored_schema_exists"]
 
 
+@cache
 def vendored_schema_exists(relative: str) -> bool:
     return (schemas_dir() / "vendor" / relative).is_file()
 
