@@ -39,8 +39,8 @@ class Loader(_SafeLoader):
     ascend_resolver = tuple  # type: ignore[assignment]  # () -> ignored
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is not yaml.ScalarNode:  # without path resolvers, a collection's tag is its kind's
+            return _MAP if kind is yaml.MappingNode else _SEQ
         if not implicit[0]:  # quoted: a string
             return _STR
         tag = _PLAIN_TAGS.get(value)

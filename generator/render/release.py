@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from functools import lru_cache
 from typing import Any, Protocol
 
 import yaml
@@ -158,6 +159,13 @@ def rollback(store: ReleaseStore, env: str) -> Outcome:
 
 
 def history_text(env: str, runtime: str, state: ReleaseState, releases: list[Release]) -> str:
+    return _history_text(env, runtime, state, tuple(releases))
+
+
+# Both are pure functions of frozen values, and every model of a fleet starts each environment
+# from the same state: remembered (PyYAML's representer is most of what rendering them costs).
+@lru_cache(maxsize=256)
+def _history_text(env: str, runtime: str, state: ReleaseState, releases: tuple[Release, ...]) -> str:
     body = {"runtime": runtime, "current": asdict(state), "releases": [asdict(e) for e in releases]}
     return (f"# Releases of {env}, oldest first, and what runs now. Written by mlopsgen promote / rollback.\n"
             + yaml.dump(body, Dumper=_Dumper, sort_keys=False))
@@ -165,10 +173,15 @@ def history_text(env: str, runtime: str, state: ReleaseState, releases: list[Rel
 
 def release_texts(env: str, runtime: str, state: ReleaseState) -> dict[str, str]:
     """Each release file of the environment (by file name), for a release state."""
+    return dict(_release_texts(env, runtime, state))
+
+
+@lru_cache(maxsize=256)
+def _release_texts(env: str, runtime: str, state: ReleaseState) -> tuple[tuple[str, str], ...]:
     header = (f"# Release state of {env}: written by `mlopsgen promote` / `rollback`, applied by Argo CD.\n"
               f"# History: {HISTORY_FILE}. Change it with mlopsgen promote / rollback, not by hand.\n")
-    return {file: header + yaml.dump(ops, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
-            for file, ops in runtime_named(runtime).release_ops(state).items()}
+    return tuple((file, header + yaml.dump(ops, Dumper=_Dumper, sort_keys=False, default_flow_style=False))
+                 for file, ops in runtime_named(runtime).release_ops(state).items())
 
 
 def _files(env: str, runtime: str, state: ReleaseState, releases: list[Release]) -> dict[str, bytes]:
