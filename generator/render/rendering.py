@@ -37,15 +37,16 @@ except ImportError:  # pragma: no cover
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
 
 
-# printable ASCII but `"` and a backslash: the emitter writes such a string double-quoted as it is
-# (tests/test_hostile_values.py compares the two on every scalar the examples render and on random text)
-_VERBATIM_IN_QUOTES = re.compile(r'[ !#-\[\]-~]*')
+# printable ASCII and newlines: the emitter writes such a string double-quoted with only a backslash,
+# `"` and the newline escaped (tests/test_hostile_values.py compares the two on every string the examples
+# render and on random text): most of what blueprints quote, PromQL and a dashboard's JSON included
+_ASCII_LINES = re.compile("[ -~\n]*")
 
 
 def yaml_scalar(value: Any) -> str:
     """A YAML flow scalar for any str/int/float/bool, produced by the YAML emitter itself."""
-    if type(value) is str and _VERBATIM_IN_QUOTES.fullmatch(value):
-        return f'"{value}"'
+    if type(value) is str and _ASCII_LINES.fullmatch(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if type(value) in (str, int, float, bool):  # hashable, and equal values emit the same text
         return _yaml_scalar(type(value).__name__, value)
     return _emit_scalar(value)
