@@ -36,7 +36,9 @@ class CompiledSchema:
     """
 
     def __init__(self, schema: dict[str, Any], default_draft: str = DRAFT_7, *,
-                 pruned_checks: int = PRUNED_CHECKS) -> None:
+                 pruned_checks: int = PRUNED_CHECKS, reference_free: bool | None = None) -> None:
+        """reference_free: whether the schema has no $ref (prunable()), when the caller knows it more
+        cheaply than by walking the schema (5 ms for KServe's)."""
         self.schema = schema
         self.default_draft = default_draft
         # The draft its $schema names. A schema without one (the vendored CRDs' structural schemas:
@@ -46,7 +48,7 @@ class CompiledSchema:
         # (Python's re refuses that pattern too, should a manifest ever reach it).
         self._cls = (jsonschema_rs.validator_cls_for(schema) if "$schema" in schema
                      else jsonschema_rs.Draft202012Validator)
-        self._pruned_checks = pruned_checks if prunable(schema) else 0
+        self._pruned_checks = pruned_checks if (prunable(schema) if reference_free is None else reference_free) else 0
         self._compiled: Any = None if self._pruned_checks else self._compile(schema)
 
     def _compile(self, schema: Any) -> Any:
@@ -109,7 +111,7 @@ _REFERENCES = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 
 def prunable(schema: Any) -> bool:
     """Whether reachable() may cut this schema: not when anything in it is a reference (a $ref may
-    point into any part of it)."""
+    point into any part of it). reference_free_text says the same of a schema's JSON text, faster."""
     todo = [schema]
     while todo:
         node = todo.pop()
@@ -148,3 +150,9 @@ def reachable(schema: Any, instances: list[Any]) -> Any:
     elif "items" in schema:
         cut["items"] = items
     return cut
+
+
+def reference_free_text(text: str) -> bool:
+    """prunable() of the schema this JSON text holds, without parsing it: a reference keyword is a key,
+    so its name appears quoted (or, in an escaped spelling, the text is taken to hold one)."""
+    return not any(f'"{keyword}"' in text for keyword in _REFERENCES) and "\\u" not in text

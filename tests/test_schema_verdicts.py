@@ -148,3 +148,13 @@ def _cut_agrees(compiled: schemas.CompiledSchema, instance: Any) -> bool:
         return True
     cut = compiled._compile(schemas.reachable(compiled.schema, [instance]))
     return bool(cut.is_valid(instance) == compiled._fast.is_valid(instance))
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "schemas").rglob("*.json")), ids=lambda p: p.name)
+def test_the_text_check_for_references_never_calls_a_schema_with_one_free(path: Path) -> None:
+    import json
+
+    text = path.read_text(encoding="utf-8")
+    if schemas.reference_free_text(text):
+        assert schemas.prunable(json.loads(text))
+    assert not schemas.reference_free_text('{"a": {"\\u0024ref": "#"}}')  # an escaped spelling counts
