@@ -18,10 +18,9 @@ def emit_json(payload: Any) -> None:
 
 def load_training_spec(path: Path, hint: str) -> tuple[Spec, Training]:
     """The valid, normalised spec of a continuous-training command, and its training section."""
-    from generator.spec.intake import load_valid_spec
-    from generator.spec.normalise import normalise
+    from generator.spec.intake import load_valid_model
 
-    spec = normalise(load_valid_spec(path).data, str(path))
+    spec = load_valid_model(path)
     if spec.training is None:
         raise UserError(f"{path} has no training section", hint)
     return spec, spec.training

@@ -22,8 +22,7 @@ from generator.frozen import frozen
 from generator.integrations.prometheus import query
 from generator.model import SLO
 from generator.render.promql import number, release_version, slo_queries
-from generator.spec.intake import load_valid_spec
-from generator.spec.normalise import normalise
+from generator.spec.intake import load_valid_model
 
 NO_VALUE = "no value (NaN: nothing to divide by in the window, e.g. no requests)"
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
@@ -65,7 +64,7 @@ def verdict(statuses: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
+    spec = load_valid_model(args.spec)
     try:
         env = spec.environment(args.env)
     except KeyError:

@@ -7,12 +7,11 @@ import argparse
 from generator.commands import emit_json
 from generator.ct.metrics import check_thresholds, load_metrics
 from generator.errors import EXIT_OK, EXIT_USER_ERROR, UserError
-from generator.spec.intake import load_valid_spec
-from generator.spec.normalise import normalise
+from generator.spec.intake import load_valid_model
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
+    spec = load_valid_model(args.spec)
     gate = spec.ci.tests.model_validation
     if gate is None:
         raise UserError(f"{args.spec} has no ci.tests.modelValidation section", "add thresholds to gate on")

@@ -14,8 +14,7 @@ from generator.commands import emit_json
 from generator.errors import EXIT_OK, UserError
 from generator.integrations.jenkins import TOKEN_VARIABLE, USER_VARIABLE, Connection, apply_job, job_url
 from generator.integrations.jenkins_job import RETRAIN_SCRIPT_PATH, SCRIPT_PATH, JobSettings, check_item_name
-from generator.spec.intake import load_valid_spec
-from generator.spec.normalise import normalise
+from generator.spec.intake import load_valid_model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +45,7 @@ def _jenkinsfile(args: argparse.Namespace) -> str:
 
 
 def apply(args: argparse.Namespace) -> int:
-    spec = normalise(load_valid_spec(args.spec).data, str(args.spec))
+    spec = load_valid_model(args.spec)
     if "jenkins" not in spec.ci.targets:
         raise UserError(f"{args.spec} does not target Jenkins (ci.targets: {', '.join(spec.ci.targets)})",
                         "add jenkins to ci.targets and render the Jenkinsfile first")

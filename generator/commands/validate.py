@@ -5,11 +5,11 @@ import sys
 
 from generator.commands import emit_json
 from generator.errors import EXIT_OK
-from generator.spec.intake import load_valid_spec, spec_warnings
+from generator.spec.intake import checked_spec, spec_warnings
 
 
 def run(args: argparse.Namespace) -> int:
-    warnings = spec_warnings(load_valid_spec(args.spec))
+    warnings = spec_warnings(*checked_spec(args.spec))
     if args.format == "json":
         emit_json({"valid": True, "file": str(args.spec), "problems": [],
                    "warnings": [w.to_json() for w in warnings]})

@@ -25,6 +25,11 @@ def load_valid_spec(spec_path: Path) -> LoadedSpec:
     return checked_spec(spec_path)[0]
 
 
+def load_valid_model(spec_path: Path) -> Spec:
+    """The valid spec's typed model, its source named as the path: the model the checks built."""
+    return checked_spec(spec_path)[1]
+
+
 def checked_spec(spec_path: Path) -> tuple[LoadedSpec, Spec]:
     """The spec loaded and valid, and the typed model the rules read (its source: the file as named)."""
     loaded = load_spec(spec_path)
