@@ -145,15 +145,17 @@ def spec_source(spec_path: Path, out_dir: Path) -> str:
     whose root is the output directory. A spec inside it is named by its relative path (with '/');
     a spec elsewhere belongs at the root under its own file name (see spec_outside), because no
     generated file may name a path outside its repository."""
-    relative = _relative(spec_path, out_dir)
-    return spec_path.name if relative.parts[:1] == (os.pardir,) else relative.as_posix()
+    relative = _inside(spec_path, out_dir)
+    return spec_path.name if relative is None else relative.as_posix()
 
 
 def spec_outside(spec_path: Path, out_dir: Path) -> bool:
     """True when the spec is not inside the output directory (the generated files then expect a
     copy of it at the root, named as spec_source says)."""
-    return _relative(spec_path, out_dir).parts[:1] == (os.pardir,)
+    return _inside(spec_path, out_dir) is None
 
 
-def _relative(spec_path: Path, out_dir: Path) -> Path:
-    return Path(os.path.relpath(spec_path.resolve(), out_dir.resolve()))
+def _inside(spec_path: Path, out_dir: Path) -> Path | None:
+    """The spec's path relative to the output directory, or None when it lies outside."""
+    relative = Path(os.path.relpath(spec_path.resolve(), out_dir.resolve()))
+    return None if relative.parts[:1] == (os.pardir,) else relative
